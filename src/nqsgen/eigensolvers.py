@@ -1,0 +1,307 @@
+"""Lowest eigenpairs of a Heisenberg Hamiltonian: SLEPc (MPI) and scipy (single process).
+
+Both solvers compute the **two lowest levels** E0 ≤ E1 (σ units, H = Σ J σ·σ) and the ground
+state. Afterwards, independently of the solver's own convergence estimate, the relative
+residual ‖Hψ − E0ψ‖ / (|E0|·‖ψ‖) is recomputed with a fresh matrix–vector product and must be
+≤ ``residual_tol`` (default 1e-10); otherwise :class:`~nqsgen.errors.SolverError` is raised and
+nothing is written.  The global sign of ψ is fixed deterministically by
+:func:`fix_global_sign`.
+
+SLEPc path: every MPI rank generates and assembles only its own contiguous rows
+(``row_partition``) into a PETSc AIJ matrix with exact preallocation (counts from the same
+kernel that generates the rows); Krylov–Schur then solves for the 2 smallest eigenvalues.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from nqsgen.basis import SzBasis, row_partition
+from nqsgen.errors import SolverError
+from nqsgen.hamiltonian import Heisenberg
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOL = 1e-11  # solver tolerance (relative residual), a margin below RESIDUAL_TOL
+RESIDUAL_TOL = 1e-10  # independently verified ‖Hψ − Eψ‖ / |E|
+ASSEMBLY_CHUNK_ROWS = 1 << 18
+
+
+@dataclass
+class EigenResult:
+    """Outcome of a solve.  ``vector`` holds this rank's rows ``[row_lo, row_hi)`` of ψ."""
+
+    energies: np.ndarray  # two lowest eigenvalues, ascending, σ units
+    vector: np.ndarray
+    row_lo: int
+    row_hi: int
+    residual: float  # independently verified relative residual of the ground state
+    solver: str
+    iterations: int
+    matvecs: int
+    timings: dict = field(default_factory=dict)  # seconds: assembly, solve, matvec, residual
+    nnz: int = 0
+
+    @property
+    def energy(self) -> float:
+        return float(self.energies[0])
+
+    @property
+    def gap(self) -> float:
+        return float(self.energies[1] - self.energies[0])
+
+
+@numba.njit(cache=True)
+def _splitmix_uniform(lo, n, out):
+    for i in range(n):
+        z = np.uint64(lo + i) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+        out[i] = (z >> np.uint64(11)) * (1.0 / 9007199254740992.0) - 0.5
+
+
+def start_vector(lo: int, hi: int) -> np.ndarray:
+    """Deterministic pseudo-random start vector rows [lo, hi): independent of the rank count."""
+    out = np.empty(hi - lo)
+    _splitmix_uniform(lo, hi - lo, out)
+    return out
+
+
+def fix_global_sign(vector: np.ndarray, row_lo: int, comm=None) -> np.ndarray:
+    """Make the largest-|ψ| amplitude positive; ties (within 1e-9 relative) go to the lowest index.
+
+    ``vector`` is this rank's slice starting at global row ``row_lo``; returns the slice
+    multiplied by the global sign (±1), identical on every rank count.
+    """
+    absval = np.abs(vector)
+    local_max = float(absval.max()) if len(vector) else 0.0
+    global_max = comm.allreduce(local_max, op=_mpi_op("MAX")) if comm else local_max
+    candidates = np.flatnonzero(absval >= global_max * (1 - 1e-9))
+    local_first = row_lo + int(candidates[0]) if len(candidates) else np.iinfo(np.int64).max
+    first = comm.allreduce(local_first, op=_mpi_op("MIN")) if comm else local_first
+    local_sign = 0.0
+    if row_lo <= first < row_lo + len(vector):
+        local_sign = 1.0 if vector[first - row_lo] > 0 else -1.0
+    sign = comm.allreduce(local_sign) if comm else local_sign
+    return vector * sign
+
+
+def _mpi_op(name: str):
+    from mpi4py import MPI
+
+    return getattr(MPI, name)
+
+
+# --------------------------------------------------------------------------- memory
+def memory_estimate(hamiltonian: Heisenberg, basis: SzBasis, n_ranks: int, ncv: int = 24
+                    ) -> dict:
+    """Bytes needed per rank for the solve (exact nnz; Krylov basis of ``ncv`` vectors)."""
+    nnz = hamiltonian.nnz(basis)
+    rows = -(-basis.dimension // n_ranks)
+    index_bytes = 4 if basis.dimension < 2**31 else 8
+    matrix = nnz / n_ranks * (8 + index_bytes) + rows * 3 * index_bytes
+    vectors = rows * 8 * (ncv + 6) + basis.dimension * 8 / max(n_ranks, 1)  # + ghost values
+    assembly = ASSEMBLY_CHUNK_ROWS * (nnz / basis.dimension) * 16 + rows * 8 * 2
+    base = 250e6  # interpreter, numba, PETSc
+    total = matrix + vectors + assembly + base
+    return {"dimension": basis.dimension, "nnz": nnz, "ranks": n_ranks,
+            "matrix_bytes_per_rank": int(matrix), "vector_bytes_per_rank": int(vectors),
+            "bytes_per_rank": int(total), "bytes_total": int(total * n_ranks)}
+
+
+def check_memory(estimate: dict, available_bytes: float, what: str) -> None:
+    """Refuse (SolverError) when the estimated total exceeds ``available_bytes``."""
+    gb = 1e9
+    if estimate["bytes_total"] > available_bytes:
+        raise SolverError(
+            f"{what}: the full Sz=0 sector (K={estimate['dimension']:,}, "
+            f"nnz={estimate['nnz']:,}) needs {estimate['bytes_total'] / gb:.1f} GB "
+            f"({estimate['bytes_per_rank'] / gb:.1f} GB per rank on {estimate['ranks']} ranks) "
+            f"but only {available_bytes / gb:.1f} GB are available; use lattice symmetries "
+            "(symmetries: full) or more ranks on more nodes")
+
+
+# --------------------------------------------------------------------------- scipy
+def solve_scipy(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TOL,
+                max_iterations: int | None = None,
+                residual_tol: float = RESIDUAL_TOL) -> EigenResult:
+    """Single-process cross-check: scipy CSR + ARPACK ``eigsh`` (two smallest eigenvalues)."""
+    import scipy.sparse.linalg as sla
+
+    t0 = time.perf_counter()
+    matrix = hamiltonian.csr(basis)
+    t_assembly = time.perf_counter() - t0
+    log.info("scipy: assembled K=%d, nnz=%d in %.2f s", basis.dimension, matrix.nnz, t_assembly)
+    counter = {"matvecs": 0, "time": 0.0, "t0": time.perf_counter()}
+
+    def matvec(x):
+        t = time.perf_counter()
+        y = matrix @ x
+        counter["time"] += time.perf_counter() - t
+        counter["matvecs"] += 1
+        if counter["matvecs"] % 50 == 0:
+            log.info("scipy eigsh: %d matvecs, %.1f s", counter["matvecs"],
+                     time.perf_counter() - counter["t0"])
+        return y
+
+    op = sla.LinearOperator(matrix.shape, matvec=matvec, dtype=np.float64)
+    t1 = time.perf_counter()
+    k = min(2, basis.dimension - 1)
+    try:
+        if basis.dimension <= 2:
+            dense = matrix.toarray()
+            values, vectors = np.linalg.eigh(dense)
+        else:
+            values, vectors = sla.eigsh(op, k=k, which="SA", tol=tol, v0=start_vector(
+                0, basis.dimension), maxiter=max_iterations)
+    except sla.ArpackNoConvergence as exc:
+        raise SolverError(f"scipy eigsh did not converge ({exc.args[0]})") from None
+    t_solve = time.perf_counter() - t1
+    order = np.argsort(values)
+    values, vectors = values[order], vectors[:, order]
+    psi = fix_global_sign(vectors[:, 0] / np.linalg.norm(vectors[:, 0]), 0)
+    t2 = time.perf_counter()
+    residual = np.linalg.norm(matrix @ psi - values[0] * psi) / abs(values[0])
+    t_res = time.perf_counter() - t2
+    _check_residual(residual, residual_tol, "scipy")
+    energies = values[:2] if len(values) > 1 else np.array([values[0], np.nan])
+    return EigenResult(energies, psi, 0, basis.dimension, float(residual), "scipy",
+                       iterations=counter["matvecs"], matvecs=counter["matvecs"] + 1,
+                       timings={"assembly": t_assembly, "solve": t_solve,
+                                "matvec": counter["time"], "residual": t_res},
+                       nnz=int(matrix.nnz))
+
+
+def _check_residual(residual: float, tol: float, solver: str) -> None:
+    if not np.isfinite(residual) or residual > tol:
+        raise SolverError(f"{solver}: verified relative residual ‖Hψ−Eψ‖/|E| = {residual:.2e} "
+                          f"exceeds {tol:.0e}; nothing written")
+
+
+# --------------------------------------------------------------------------- SLEPc
+def _petsc():
+    import petsc4py
+
+    petsc4py.init()
+    from petsc4py import PETSc
+    from slepc4py import SLEPc
+
+    return PETSc, SLEPc
+
+
+def assemble_petsc(hamiltonian: Heisenberg, basis: SzBasis, comm):
+    """PETSc MPIAIJ matrix; each rank generates only its own rows, exact preallocation."""
+    PETSc, _ = _petsc()
+    lo, hi = row_partition(basis.dimension, comm.size, comm.rank)
+    nnz, inside = hamiltonian.row_counts(basis, lo, hi)
+    mat = PETSc.Mat().create(comm=PETSc.COMM_WORLD)
+    mat.setSizes(((hi - lo, basis.dimension), (hi - lo, basis.dimension)))
+    mat.setType(PETSc.Mat.Type.AIJ)
+    mat.setPreallocationNNZ((inside.astype(PETSc.IntType), (nnz - inside).astype(PETSc.IntType)))
+    mat.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
+    mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+    for start in range(lo, hi, ASSEMBLY_CHUNK_ROWS):
+        stop = min(start + ASSEMBLY_CHUNK_ROWS, hi)
+        block = hamiltonian.rows(basis, start, stop, counts=nnz[start - lo:stop - lo])
+        rows = np.arange(start, stop, dtype=PETSc.IntType)
+        _set_rows(mat, rows, block)
+    mat.assemble()
+    return mat, lo, hi
+
+
+def _set_rows(mat, rows, block) -> None:
+    """Insert CSR rows with global row numbers ``rows`` (the loop over rows runs in C)."""
+    PETSc, _ = _petsc()
+    mat.setValuesIJV(block.indptr.astype(PETSc.IntType), block.indices.astype(PETSc.IntType,
+                     copy=False), block.data, rowmap=rows)
+
+
+def solve_slepc(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TOL,
+                max_iterations: int | None = None, ncv: int | None = None,
+                residual_tol: float = RESIDUAL_TOL) -> EigenResult:
+    """MPI-parallel Krylov–Schur (SLEPc) for the two smallest eigenvalues.
+
+    Collective over ``MPI.COMM_WORLD``; returns this rank's rows of the ground state.
+    ``max_iterations`` caps the Krylov–Schur restarts; not converging raises SolverError.
+    """
+    from mpi4py import MPI
+
+    PETSc, SLEPc = _petsc()
+    comm = MPI.COMM_WORLD
+    PETSc.Log.begin()
+    t0 = time.perf_counter()
+    mat, lo, hi = assemble_petsc(hamiltonian, basis, comm)
+    t_assembly = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+    info = mat.getInfo(PETSc.Mat.InfoType.GLOBAL_SUM)
+    nnz = int(info["nz_used"])
+    log.info("slepc: assembled K=%d, nnz=%d on %d ranks in %.2f s", basis.dimension, nnz,
+             comm.size, t_assembly)
+
+    eps = SLEPc.EPS().create(comm=PETSc.COMM_WORLD)
+    eps.setOperators(mat)
+    eps.setProblemType(SLEPc.EPS.ProblemType.HEP)
+    eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
+    eps.setWhichEigenpairs(SLEPc.EPS.Which.SMALLEST_REAL)
+    eps.setDimensions(nev=2, ncv=ncv or PETSc.DECIDE)
+    eps.setTolerances(tol=tol, max_it=max_iterations or PETSc.DECIDE)
+    eps.setConvergenceTest(SLEPc.EPS.Conv.REL)
+    v0 = mat.createVecRight()
+    v0.setArray(start_vector(lo, hi))
+    eps.setInitialSpace([v0])
+    t_start = time.perf_counter()
+
+    def monitor(_eps, its, nconv, eig, err):
+        if comm.rank == 0:
+            log.info("krylov-schur restart %d: converged %d, E0 ~ %.12f, residual estimate "
+                     "%.2e, %.1f s", its, nconv, eig[0].real, err[0], time.perf_counter() - t_start)
+
+    eps.setMonitor(monitor)
+    eps.setFromOptions()
+    t1 = time.perf_counter()
+    eps.solve()
+    t_solve = comm.allreduce(time.perf_counter() - t1, op=MPI.MAX)
+    iterations, nconv = eps.getIterationNumber(), eps.getConverged()
+    if nconv < 2:
+        raise SolverError(f"slepc: only {nconv} of 2 eigenpairs converged to tol {tol:.0e} "
+                          f"after {iterations} restarts; nothing written")
+    vr = mat.createVecRight()
+    energies = np.array(sorted(eps.getEigenvalue(k).real for k in range(2)))
+    e0 = eps.getEigenpair(_lowest_index(eps), vr).real
+    psi = vr.getArray().copy()
+    norm = np.sqrt(comm.allreduce(float(psi @ psi)))
+    psi = fix_global_sign(psi / norm, lo, comm)
+    mult = PETSc.Log.Event("MatMult").getPerfInfo()
+
+    t2 = time.perf_counter()
+    residual = _petsc_residual(mat, psi, e0)
+    t_res = time.perf_counter() - t2
+    _check_residual(residual, residual_tol, "slepc")
+    eps.destroy()
+    mat.destroy()
+    return EigenResult(energies, psi, lo, hi, residual, "slepc", iterations=iterations,
+                       matvecs=int(mult.get("count", 0)),
+                       timings={"assembly": t_assembly, "solve": t_solve,
+                                "matvec": comm.allreduce(float(mult.get("time", 0.0)),
+                                                         op=MPI.MAX),
+                                "residual": t_res}, nnz=nnz)
+
+
+def _lowest_index(eps) -> int:
+    values = [eps.getEigenvalue(k).real for k in range(eps.getConverged())]
+    return int(np.argmin(values))
+
+
+def _petsc_residual(mat, psi_local: np.ndarray, energy: float) -> float:
+    """‖Hψ − Eψ‖ / (|E| ‖ψ‖) with a fresh PETSc matrix–vector product."""
+    x = mat.createVecRight()
+    x.setArray(psi_local)
+    y = mat.createVecLeft()
+    mat.mult(x, y)
+    y.axpy(-energy, x)
+    return float(y.norm() / (abs(energy) * x.norm()))

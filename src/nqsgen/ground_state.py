@@ -1,0 +1,244 @@
+"""Stage ``ground_state``: exact ground state of a cluster at one J2, stored as parquet shards.
+
+Run it as ``python -m nqsgen.ground_state --cluster kagome_24 --j2 0.5 --out DIR`` (one
+process, or under ``mpiexec -n P`` / ``srun`` for the MPI-parallel SLEPc solver; every rank
+assembles and writes only its own rows).  ``--solver scipy`` is the single-process
+cross-check.  Output: see :mod:`nqsgen.storage`; energies are in σ units (H = Σ J σ·σ), the
+``*_per_site`` values in S·S units (E / 4N).
+
+Before the solve it prints the memory the solve needs per rank and refuses (exit status 2, one
+line) when the ranks on a node would not fit in that node's available memory.  A solve that
+does not converge, or whose independently verified residual exceeds 1e-10, writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import logging
+import math
+import platform
+import resource
+import sys
+import time
+from importlib import metadata as _pkg_metadata
+
+import numba
+
+from nqsgen import eigensolvers
+from nqsgen.basis import SzBasis
+from nqsgen.clusters import get_cluster
+from nqsgen.config import load_cluster_specs
+from nqsgen.errors import ConfigError, NqsgenError, SolverError
+from nqsgen.hamiltonian import Heisenberg
+from nqsgen.storage import DEFAULT_SHARD_ROWS, write_ground_state
+
+log = logging.getLogger("nqsgen.ground_state")
+
+DEGENERACY_TOL = 1e-8  # relative gap (E1 - E0) / |E0| below which the ground state is flagged
+VERSIONED_PACKAGES = ("numpy", "scipy", "numba", "mpi4py", "petsc4py", "slepc4py", "pyarrow")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m nqsgen.ground_state", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cluster", required=True, help="cluster name (catalogue or --config)")
+    p.add_argument("--j2", required=True, type=float, help="J2/J1")
+    p.add_argument("--j1", type=float, default=1.0, help="J1 (default 1)")
+    p.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    p.add_argument("--solver", choices=("slepc", "scipy"), default="slepc")
+    p.add_argument("--config", help="YAML config whose 'clusters:' mapping defines clusters")
+    p.add_argument("--tol", type=float, default=eigensolvers.DEFAULT_TOL,
+                   help="solver tolerance on the relative residual (default %(default)g)")
+    p.add_argument("--max-iterations", type=int, default=None,
+                   help="maximum solver iterations (restarts for SLEPc)")
+    p.add_argument("--ncv", type=int, default=None, help="Krylov subspace size (SLEPc)")
+    p.add_argument("--shard-rows", type=int, default=DEFAULT_SHARD_ROWS)
+    p.add_argument("--memory-limit-gb", type=float, default=None,
+                   help="memory per node the solve may use (default: what the node has free)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="compiled-kernel threads per rank (default: cores / ranks on the node)")
+    return p.parse_args(argv)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if not math.isfinite(args.j2) or not math.isfinite(args.j1):
+        raise ConfigError(f"--j2/--j1 must be finite numbers, got {args.j2}, {args.j1}")
+    if args.tol <= 0 or args.tol >= 1e-3:
+        raise ConfigError(f"--tol must be in (0, 1e-3), got {args.tol}")
+    if args.shard_rows < 1:
+        raise ConfigError(f"--shard-rows must be ≥ 1, got {args.shard_rows}")
+    if args.max_iterations is not None and args.max_iterations < 1:
+        raise ConfigError(f"--max-iterations must be ≥ 1, got {args.max_iterations}")
+
+
+def _node_comm(comm):
+    from mpi4py import MPI
+
+    return comm.Split_type(MPI.COMM_TYPE_SHARED)
+
+
+def check_memory(hamiltonian, basis, comm, what, limit_gb=None, ncv=None) -> dict:
+    """Print the estimate and refuse (collectively) when the ranks of a node do not fit."""
+    import psutil
+
+    estimate = eigensolvers.memory_estimate(hamiltonian, basis, comm.size, ncv=ncv or 24)
+    node = _node_comm(comm)
+    available = limit_gb * 1e9 if limit_gb else psutil.virtual_memory().available
+    available = node.bcast(available, root=0)
+    node_estimate = dict(estimate, ranks=node.size,
+                         bytes_total=estimate["bytes_per_rank"] * node.size)
+    log.info("memory estimate: K=%d, nnz=%d; per rank %.2f GB (matrix %.2f GB, vectors %.2f GB);"
+             " %d ranks on this node need %.2f GB of %.2f GB available", estimate["dimension"],
+             estimate["nnz"], estimate["bytes_per_rank"] / 1e9,
+             estimate["matrix_bytes_per_rank"] / 1e9, estimate["vector_bytes_per_rank"] / 1e9,
+             node.size, node_estimate["bytes_total"] / 1e9, available / 1e9)
+    error = None
+    try:
+        eigensolvers.check_memory(node_estimate, available, what)
+    except SolverError as exc:
+        error = str(exc)
+    errors = [e for e in comm.allgather(error) if e]
+    node.Free()
+    if errors:
+        raise SolverError(errors[0])
+    return estimate
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in (*VERSIONED_PACKAGES, "nqsgen"):
+        try:
+            versions[name] = _pkg_metadata.version(name)
+        except _pkg_metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        from petsc4py import PETSc
+        from slepc4py import SLEPc
+
+        versions["PETSc"] = ".".join(map(str, PETSc.Sys.getVersion()))
+        versions["SLEPc"] = ".".join(map(str, SLEPc.Sys.getVersion()))
+    except ImportError:
+        pass
+    return versions
+
+
+def build_metadata(cluster, args, basis, result, comm, wall, estimate) -> dict:
+    e0, e1 = (float(x) for x in result.energies)
+    n = cluster.n_sites
+    gap = e1 - e0
+    degenerate = bool(math.isfinite(gap) and gap <= DEGENERACY_TOL * abs(e0))
+    rss = comm.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, root=0)
+    return {
+        "cluster": cluster.name,
+        "cluster_fingerprint": cluster.fingerprint(),
+        "lattice": cluster.lattice.name,
+        "n_sites": n,
+        "n_up": basis.n_up,
+        "j1": args.j1,
+        "j2": args.j2,
+        "hamiltonian": "H = J1 sum_J1 sigma_a.sigma_b + J2 sum_J2 sigma_a.sigma_b "
+                       "(Pauli matrices, sigma_z basis, no sign rule)",
+        "units": {"energy": "sigma units: H = sum J sigma.sigma = 4 sum J S.S",
+                  "energy_per_site": "S.S units: energy / (4 n_sites)"},
+        "energy": e0,
+        "energy_per_site": e0 / (4 * n),
+        "energies": [e0, e1],
+        "energies_per_site": [e0 / (4 * n), e1 / (4 * n)],
+        "gap": gap,
+        "gap_per_site_units": gap / 4,
+        "degenerate": degenerate,
+        "degeneracy_tol": DEGENERACY_TOL,
+        "residual": result.residual,
+        "residual_tol": eigensolvers.RESIDUAL_TOL,
+        "solver_tol": args.tol,
+        "dimension": basis.dimension,
+        "nnz": result.nnz,
+        "symmetries": "none",
+        "sector": {"sz": 0, "symmetries": "none"},
+        "sign_convention": "largest |amplitude| positive; ties (1e-9 relative) to the lowest state",
+        "solver": result.solver,
+        "eps_type": "krylovschur" if result.solver == "slepc" else "arpack",
+        "ranks": comm.size,
+        "iterations": result.iterations,
+        "matvecs": result.matvecs,
+        "wall_time_s": wall,
+        "timings_s": result.timings,
+        "memory_estimate_bytes_per_rank": estimate["bytes_per_rank"],
+        "peak_rss_bytes": int(sum(rss)) if rss else None,
+        "peak_rss_bytes_per_rank": [int(x) for x in rss] if rss else None,
+        "versions": package_versions(),
+        "host": platform.node(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run(args: argparse.Namespace, comm) -> dict | None:
+    """The stage itself (collective); returns the metadata on rank 0."""
+    t0 = time.perf_counter()
+    _validate(args)
+    specs = load_cluster_specs(args.config) if args.config else None
+    cluster = get_cluster(args.cluster, specs)
+    if args.solver == "scipy" and comm.size > 1:
+        raise ConfigError("--solver scipy is single-process; use --solver slepc under mpiexec")
+    _set_threads(args.threads, comm)
+    basis = SzBasis(cluster.n_sites)
+    hamiltonian = Heisenberg.from_cluster(cluster, j2=args.j2, j1=args.j1)
+    log.info("%s (N=%d, %s), J2/J1=%g: K=%d, %s on %d rank(s)", cluster.name, cluster.n_sites,
+             cluster.lattice.name, args.j2, basis.dimension, args.solver, comm.size)
+    estimate = check_memory(hamiltonian, basis, comm, f"{cluster.name} J2={args.j2:g}",
+                            args.memory_limit_gb, args.ncv)
+    if args.solver == "slepc":
+        result = eigensolvers.solve_slepc(hamiltonian, basis, tol=args.tol,
+                                          max_iterations=args.max_iterations, ncv=args.ncv)
+    else:
+        result = eigensolvers.solve_scipy(hamiltonian, basis, tol=args.tol,
+                                          max_iterations=args.max_iterations)
+    log.info("E0 = %.12f (σ units) = %.12f per site (S·S units); E1 - E0 = %.3e; "
+             "verified residual %.2e; %d matvecs", result.energies[0],
+             result.energies[0] / (4 * cluster.n_sites), result.gap, result.residual,
+             result.matvecs)
+    wall = time.perf_counter() - t0
+    metadata = build_metadata(cluster, args, basis, result, comm, wall, estimate)
+    if comm.rank == 0 and metadata["degenerate"]:
+        log.warning("ground state is (nearly) degenerate: E1 - E0 = %.3e; its sign structure "
+                    "is not unique", result.gap)
+    states = basis.states(result.row_lo, result.row_hi)
+    write_ground_state(args.out, comm, result.row_lo, states, result.vector,
+                       metadata if comm.rank == 0 else {}, shard_rows=args.shard_rows)
+    log.info("wrote %s in %.1f s total", args.out, time.perf_counter() - t0)
+    return metadata if comm.rank == 0 else None
+
+
+def _set_threads(threads: int | None, comm) -> None:
+    import os
+
+    node = _node_comm(comm)
+    per_rank = threads or max(1, (os.cpu_count() or 1) // node.size)
+    node.Free()
+    numba.set_num_threads(min(per_rank, numba.config.NUMBA_NUM_THREADS))
+
+
+def setup_logging(rank: int) -> None:
+    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, stream=sys.stderr,
+                        format=f"%(asctime)s [rank {rank}] %(levelname)s %(message)s",
+                        datefmt="%H:%M:%S")
+
+
+def main(argv=None) -> int:
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    args = parse_args(argv)
+    setup_logging(comm.rank)
+    try:
+        run(args, comm)
+    except NqsgenError as exc:
+        if comm.rank == 0:
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""Ground-state storage: parquet shards plus ``metadata.json``, written atomically.
+
+Layout of one ground state (``results/ground_states/{cluster}/J2={j2}/``)::
+
+    metadata.json            energies, gap, residual, K, solver, ranks, timings, versions, shards
+    part-RRRRR-SSSS.parquet  columns ``state`` (uint64, ascending) and ``amplitude`` (float64)
+
+Shard ``part-RRRRR-SSSS`` holds the S-th slice of the rows of MPI rank R; every rank writes
+at least one shard and no shard has more than ``shard_rows`` rows.  Concatenated in the order
+listed in ``metadata["shards"]`` the shards give the whole basis in ascending order, so the
+amplitude column is the ground-state vector aligned with :class:`~nqsgen.basis.SzBasis`.
+Amplitudes are normalised (Σ ψ_i² = 1) and their global sign is fixed (see
+:func:`nqsgen.eigensolvers.fix_global_sign`).
+
+Atomicity: everything is written into a sibling temporary directory and renamed into place
+only when complete; ``metadata.json`` is the completion marker.  A reader verifies every shard's
+row count and sha256 against the metadata and raises :class:`StorageError` otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nqsgen.basis import SzBasis
+from nqsgen.errors import StorageError
+
+METADATA = "metadata.json"
+DEFAULT_SHARD_ROWS = 1 << 22  # 4,194,304 rows ≈ 64 MB per shard
+
+
+def j2_dirname(j2: float) -> str:
+    """Directory name of a J2 value: ``J2=`` + ``format(j2, "g")`` (``J2=0``, ``J2=0.55``)."""
+    return f"J2={format(float(j2), 'g')}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _write_shards(directory: Path, rank: int, row_lo: int, states: np.ndarray,
+                  amplitudes: np.ndarray, shard_rows: int) -> list[dict]:
+    shards = []
+    n = len(states)
+    starts = range(0, max(n, 1), shard_rows)
+    for k, start in enumerate(starts):
+        stop = min(start + shard_rows, n)
+        name = f"part-{rank:05d}-{k:04d}.parquet"
+        table = pa.table({"state": pa.array(states[start:stop], type=pa.uint64()),
+                          "amplitude": pa.array(amplitudes[start:stop], type=pa.float64())})
+        pq.write_table(table, directory / name, use_dictionary=False, compression="snappy")
+        shards.append({"file": name, "row_start": int(row_lo + start), "rows": int(stop - start),
+                       "sha256": sha256_file(directory / name)})
+    return shards
+
+
+def write_ground_state(out_dir, comm, row_lo: int, states: np.ndarray, amplitudes: np.ndarray,
+                       metadata: dict, shard_rows: int = DEFAULT_SHARD_ROWS) -> None:
+    """Collectively write this rank's rows and (on rank 0) the metadata, then publish atomically.
+
+    Every rank passes its own contiguous rows (``row_lo``, ``states``, ``amplitudes``); rank 0's
+    ``metadata`` is completed with the shard list and written last.  ``out_dir`` appears only
+    when complete; an existing ``out_dir`` is replaced.
+    """
+    out_dir = Path(out_dir)
+    tmp = None
+    if comm.rank == 0:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+        tmp.mkdir()
+    tmp = Path(comm.bcast(str(tmp) if tmp else None, root=0))
+    error = None
+    try:
+        mine = _write_shards(tmp, comm.rank, row_lo, states, amplitudes, shard_rows)
+    except OSError as exc:
+        error, mine = f"rank {comm.rank}: {exc}", []
+    errors = [e for e in comm.allgather(error) if e]
+    all_shards = comm.gather(mine, root=0)
+    if errors:
+        if comm.rank == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise StorageError(f"writing the shards of {out_dir} failed ({errors[0]})")
+    if comm.rank == 0:
+        shards = sorted((s for part in all_shards for s in part), key=lambda s: s["row_start"])
+        metadata = dict(metadata)
+        metadata["storage"] = {"format": "parquet", "columns": {"state": "uint64",
+                                                                 "amplitude": "float64"},
+                               "shard_rows": int(shard_rows)}
+        metadata["shards"] = shards
+        write_json_atomic(tmp / METADATA, metadata)
+        _publish(tmp, out_dir)
+    comm.barrier()
+
+
+def _publish(tmp: Path, out_dir: Path) -> None:
+    """Rename the finished temporary directory to ``out_dir`` (replacing an old one)."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(out_dir, old)
+    os.rename(tmp, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class GroundState:
+    """A stored ground state (read side).  Open with :meth:`open`.
+
+    Attributes
+    ----------
+    path: directory holding ``metadata.json`` and the shards.
+    metadata: the parsed ``metadata.json``.
+    basis: the :class:`SzBasis` the amplitudes are aligned with.
+    """
+
+    def __init__(self, path: Path, metadata: dict):
+        self.path = path
+        self.metadata = metadata
+        self.basis = SzBasis(metadata["n_sites"], metadata.get("n_up"))
+        self._vector: np.ndarray | None = None
+
+    # -- opening and verification -------------------------------------------------------
+    @classmethod
+    def open(cls, path, verify: bool = True, cluster=None) -> GroundState:
+        """Open the ground state in directory ``path``.
+
+        ``verify`` checks every shard's row count and sha256 against the metadata; ``cluster``
+        (a :class:`~nqsgen.clusters.Cluster`) checks that the state belongs to that cluster.
+        """
+        path = Path(path)
+        meta_file = path / METADATA
+        if not meta_file.is_file():
+            raise StorageError(f"no ground state at {path}: {METADATA} is missing "
+                               "(never written, or the solve did not finish)")
+        try:
+            metadata = json.loads(meta_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"{meta_file} is unreadable: {exc}") from None
+        for key in ("n_sites", "dimension", "shards", "energy"):
+            if key not in metadata:
+                raise StorageError(f"{meta_file} lacks the key '{key}'")
+        state = cls(path, metadata)
+        if verify:
+            state.verify()
+        if cluster is not None:
+            state.check_cluster(cluster)
+        return state
+
+    def verify(self) -> None:
+        """Check shard files, row counts and checksums against the metadata."""
+        total = 0
+        for shard in self.metadata["shards"]:
+            file = self.path / shard["file"]
+            if not file.is_file():
+                raise StorageError(f"shard {file} listed in {METADATA} is missing")
+            try:
+                rows = pq.ParquetFile(file).metadata.num_rows
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types here
+                raise StorageError(f"shard {file} is not a readable parquet file ({exc})") from None
+            if rows != shard["rows"]:
+                raise StorageError(f"shard {file} has {rows} rows, metadata says {shard['rows']}")
+            if sha256_file(file) != shard["sha256"]:
+                raise StorageError(f"shard {file} is corrupted (sha256 differs from {METADATA})")
+            if shard["row_start"] != total:
+                raise StorageError(f"shard {file} starts at row {shard['row_start']}, "
+                                   f"expected {total}")
+            total += rows
+        if total != self.metadata["dimension"]:
+            raise StorageError(f"shards of {self.path} hold {total} rows, "
+                               f"dimension is {self.metadata['dimension']}")
+
+    def check_cluster(self, cluster) -> None:
+        """Raise :class:`StorageError` unless this state was computed on ``cluster``."""
+        name, fp = self.metadata.get("cluster"), self.metadata.get("cluster_fingerprint")
+        if name != cluster.name or fp != cluster.fingerprint():
+            raise StorageError(f"ground state at {self.path} belongs to cluster '{name}', "
+                               f"not to '{cluster.name}'")
+
+    # -- access ----------------------------------------------------------------------------
+    @property
+    def energy(self) -> float:
+        """Ground-state energy in σ units (H = Σ J σ·σ)."""
+        return float(self.metadata["energy"])
+
+    @property
+    def dimension(self) -> int:
+        return int(self.metadata["dimension"])
+
+    @property
+    def n_sites(self) -> int:
+        return int(self.metadata["n_sites"])
+
+    def iter_chunks(self, columns=("state", "amplitude"), batch_rows: int = 1 << 20
+                    ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """Yield ``(row_start, {column: array})`` in basis order, ≤ ``batch_rows`` rows each."""
+        row = 0
+        for shard in self.metadata["shards"]:
+            pf = pq.ParquetFile(self.path / shard["file"])
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns)):
+                arrays = {c: batch.column(c).to_numpy(zero_copy_only=False) for c in columns}
+                yield row, arrays
+                row += batch.num_rows
+
+    def vector(self) -> np.ndarray:
+        """All amplitudes (float64, length K) aligned with the basis; cached."""
+        if self._vector is None:
+            vec = np.empty(self.dimension)
+            for start, chunk in self.iter_chunks(columns=("amplitude",)):
+                vec[start:start + len(chunk["amplitude"])] = chunk["amplitude"]
+            self._vector = vec
+        return self._vector
+
+    def states(self) -> np.ndarray:
+        """All basis states (uint64, ascending) as stored."""
+        out = np.empty(self.dimension, dtype=np.uint64)
+        for start, chunk in self.iter_chunks(columns=("state",)):
+            out[start:start + len(chunk["state"])] = chunk["state"]
+        return out
+
+    def amplitude(self, states: np.ndarray) -> np.ndarray:
+        """ψ(s) for arbitrary basis states ``s`` (uint64) by O(1) index lookup."""
+        return self.vector()[self.basis.index(states)]
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Indices of ``n`` states drawn from P(i) = ψ_i² with replacement."""
+        cdf = np.cumsum(self.vector() ** 2)
+        u = rng.random(n) * cdf[-1]
+        return np.minimum(np.searchsorted(cdf, u, side="right"), self.dimension - 1)
