@@ -158,8 +158,10 @@ def solve_scipy(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TO
             dense = matrix.toarray()
             values, vectors = np.linalg.eigh(dense)
         else:
-            values, vectors = sla.eigsh(op, k=k, which="SA", tol=tol, v0=start_vector(
-                0, basis.dimension), maxiter=max_iterations)
+            values, vectors = sla.eigsh(op, k=k, which="SA", tol=tol,
+                                        ncv=min(basis.dimension, 24),
+                                        v0=start_vector(0, basis.dimension),
+                                        maxiter=max_iterations)
     except sla.ArpackNoConvergence as exc:
         raise SolverError(f"scipy eigsh did not converge ({exc.args[0]})") from None
     t_solve = time.perf_counter() - t1
