@@ -188,12 +188,15 @@ def _check_residual(residual: float, tol: float, solver: str) -> None:
 
 # --------------------------------------------------------------------------- SLEPc
 def _petsc():
-    import petsc4py
+    try:
+        import petsc4py
 
-    petsc4py.init()
-    from petsc4py import PETSc
-    from slepc4py import SLEPc
-
+        petsc4py.init()
+        from petsc4py import PETSc
+        from slepc4py import SLEPc
+    except ImportError as exc:
+        raise SolverError(f"the SLEPc solver needs petsc4py and slepc4py ({exc}); run "
+                          "bin/provision, or use --solver scipy") from None
     return PETSc, SLEPc
 
 
