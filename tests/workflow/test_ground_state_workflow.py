@@ -1,0 +1,279 @@
+"""The Snakemake workflow's cluster and ground-state part, run for real with Snakemake.
+
+Every run uses a temporary working directory (``--directory``) holding ``config/config.yaml``,
+so the repository's results/, logs/ and .snakemake/ are never touched.  Snakemake runs as a
+subprocess of this interpreter (``python -m snakemake``), with the environment bin/env sets up
+(Open MPI as root, oversubscription, one BLAS thread).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEFILE = REPO / "Snakefile"
+
+pytestmark = [pytest.mark.workflow, pytest.mark.mpi]
+
+
+def smk_env() -> dict:
+    env = dict(os.environ)
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE),
+            "--directory", str(workdir), *args]
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run Snakemake in ``workdir``; stdout and stderr together in ``.stdout``."""
+    return subprocess.run(snakemake_cmd(workdir, *args), cwd=REPO, env=smk_env(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+
+
+def make_workdir(path: Path, config: dict | Path) -> Path:
+    (path / "config").mkdir(parents=True)
+    target = path / "config" / "config.yaml"
+    if isinstance(config, Path):
+        shutil.copy(config, target)
+    else:
+        target.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table Snakemake prints: rule -> number of jobs."""
+    table = output[output.index("Job stats:"):]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def assert_ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, proc.stdout[-5000:]
+
+
+# ----------------------------------------------------------------------------- (a), (b)
+def test_dry_run_of_default_config_lists_every_job(tmp_path):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    workdir = make_workdir(tmp_path, REPO / "config" / "config.yaml")
+    t0 = time.perf_counter()
+    proc = snakemake(workdir, "-n")
+    elapsed = time.perf_counter() - t0
+    assert_ok(proc)
+    assert elapsed < 20, f"dry run took {elapsed:.1f} s"
+    assert "Using workflow specific profile" in proc.stdout  # profiles/default/ is loaded
+    counts = job_counts(proc.stdout)
+    n_states = sum(len(gs["j2"]) for gs in config["ground_states"].values())
+    assert counts["ground_state"] == n_states
+    assert counts["cluster"] == len(config["ground_states"])
+    assert counts["all"] == 1
+    # directory names are nqsgen.storage.j2_dirname: format(j2, "g")
+    assert "results/ground_states/square_24/J2=0/metadata.json" in proc.stdout
+    assert "results/ground_states/square_24/J2=0.05/metadata.json" in proc.stdout
+    assert "results/ground_states/kagome_24/J2=1/metadata.json" in proc.stdout
+    # the documented MPI pattern, with the memory estimate as a resource
+    assert ("mpiexec --bind-to none -n 2 python -m nqsgen.ground_state --cluster kagome_24"
+            " --j2 0.5") in proc.stdout
+    assert re.search(r"mem_mb=\d{3,}", proc.stdout)
+
+
+def test_lint_is_clean(tmp_path):
+    workdir = make_workdir(tmp_path, REPO / "config" / "config.yaml")
+    proc = snakemake(workdir, "--lint")
+    assert_ok(proc)
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout
+    assert "Lints for" not in proc.stdout
+
+
+# ----------------------------------------------------------------------------- (d)
+BAD_CONFIGS = {
+    "unknown cluster": (
+        {"ground_states": {"kagome_99": {"j2": [0.5]}}},
+        "config error: ground_states.kagome_99: unknown cluster (known: kagome_12,",
+    ),
+    "unknown lattice": (
+        {"clusters": {"mine": {"lattice": "hexagonal", "supercell": [[2, 0], [0, 2]]}}},
+        "config error: clusters.mine.lattice: 'hexagonal' is not one of",
+    ),
+    "cluster too small": (
+        {"clusters": {"mine": {"lattice": "square", "supercell": [[2, 0], [0, 2]]}}},
+        "config error: clusters.mine: cluster 'mine': duplicated J1 bond",
+    ),
+    "empty J2 list": (
+        {"ground_states": {"kagome_12": {"j2": []}}},
+        "config error: ground_states.kagome_12.j2: must not be empty",
+    ),
+    "misspelled key": (
+        {"ground_states": {"kagome_12": {"j2": [0.5], "solvr": "scipy"}}},
+        "config error: ground_states.kagome_12.solvr: unknown key (allowed: j2,",
+    ),
+    "misspelled top-level key": (
+        {"ground_state": {"kagome_12": {"j2": [0.5]}}},
+        "config error: ground_state: unknown key (allowed: clusters, frustrated_regions,",
+    ),
+    "too many digits": (
+        {"ground_states": {"kagome_12": {"j2": [0.1234567]}}},
+        "config error: ground_states.kagome_12.j2: 0.1234567 has more than 6 significant",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_config_runs(tmp_path_factory):
+    """Snakemake on every bad config, two at a time (each is ~2 s of start-up on one core)."""
+    workdirs = {case: make_workdir(tmp_path_factory.mktemp("bad") / "run", config)
+                for case, (config, _) in BAD_CONFIGS.items()}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        procs = {case: pool.submit(snakemake, workdir, "--cores", "1")
+                 for case, workdir in workdirs.items()}
+        return {case: (workdirs[case], future.result()) for case, future in procs.items()}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config_fails_before_any_job_with_one_line(bad_config_runs, case):
+    workdir, proc = bad_config_runs[case]
+    output = proc.stdout
+    assert proc.returncode != 0
+    lines = [line for line in output.splitlines()
+             if line.strip() and not line.startswith("Using workflow specific profile")]
+    assert len(lines) == 1, output
+    assert lines[0].startswith(BAD_CONFIGS[case][1]), output
+    assert "Traceback" not in output
+    assert not (workdir / "results").exists()
+
+
+# ----------------------------------------------------------------------------- (c), (e)
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory):
+    """The CI configuration (.test/config/config.yaml), run once for the module."""
+    workdir = make_workdir(tmp_path_factory.mktemp("wf") / "run",
+                           REPO / ".test" / "config" / "config.yaml")
+    proc = snakemake(workdir, "--cores", "2")
+    assert_ok(proc)
+    return workdir
+
+
+def test_ci_config_produces_clusters_and_exact_ground_states(test_run):
+    from nqsgen.basis import SzBasis
+    from nqsgen.clusters import get_cluster
+    from nqsgen.eigensolvers import solve_scipy
+    from nqsgen.hamiltonian import Heisenberg
+    from nqsgen.storage import GroundState, j2_dirname
+
+    config = yaml.safe_load((test_run / "config" / "config.yaml").read_text())
+    for name in set(config["clusters"]) | set(config["ground_states"]):
+        geometry = json.loads((test_run / f"results/clusters/{name}.json").read_text())
+        assert geometry["name"] == name
+        assert (test_run / f"results/clusters/{name}.pdf").read_bytes().startswith(b"%PDF")
+        assert (test_run / f"logs/clusters/{name}.log").exists()
+    for name, settings in config["ground_states"].items():
+        cluster = get_cluster(name, config["clusters"])
+        scipy = settings.get("solver", "slepc") == "scipy"
+        for j2 in settings["j2"]:
+            path = test_run / "results" / "ground_states" / name / j2_dirname(j2)
+            meta = json.loads((path / "metadata.json").read_text())
+            assert meta["cluster"] == name and meta["j2"] == j2
+            assert meta["cluster_fingerprint"] == cluster.fingerprint()
+            assert meta["residual"] <= 1e-10
+            assert meta["solver"] == ("scipy" if scipy else "slepc")
+            assert meta["ranks"] == (1 if scipy else 2)
+            GroundState.open(path)  # every shard present, row counts and sha256 as recorded
+            exact = solve_scipy(Heisenberg.from_cluster(cluster, j2=j2), SzBasis(cluster.n_sites))
+            assert meta["energy"] == pytest.approx(exact.energy, rel=1e-10, abs=1e-10)
+            assert (test_run / f"logs/ground_states/{name}/{j2_dirname(j2)}.log").exists()
+            benchmark = test_run / f"results/benchmarks/ground_state/{name}/{j2_dirname(j2)}.tsv"
+            assert benchmark.read_text().startswith("s\t")
+    # nothing left to do, and no temporary directories left behind
+    proc = snakemake(test_run, "-n")
+    assert_ok(proc)
+    assert "Nothing to be done" in proc.stdout
+    assert not list((test_run / "results").rglob(".J2=*"))
+
+
+def test_single_ground_state_as_target(test_run):
+    # kagome_12 is configured with J2 = 0 and 1; any other J2 can be asked for by path
+    target = "results/ground_states/kagome_12/J2=0.5/metadata.json"
+    proc = snakemake(test_run, "--cores", "2", target)
+    assert_ok(proc)
+    assert job_counts(proc.stdout) == {"ground_state": 1, "total": 1}
+    meta = json.loads((test_run / target).read_text())
+    assert meta["cluster"] == "kagome_12" and meta["j2"] == 0.5
+    assert meta["residual"] <= 1e-10 and meta["ranks"] == 2
+
+
+# ----------------------------------------------------------------------------- kill -9
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _processes_in(workdir: Path) -> list[int]:
+    """PIDs of processes whose working directory is ``workdir`` (the job's MPI ranks)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if os.readlink(proc / "cwd") == str(workdir):
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def test_killed_solve_leaves_no_complete_looking_output_and_reruns(tmp_path):
+    # a 20-site user cluster: K = 184,756, a solve of a few seconds to kill in the middle of
+    config = {"clusters": {"square_20": {"lattice": "square", "supercell": [[4, 2], [-2, 4]]}},
+              "ground_states": {"square_20": {"j2": [0.5]}}}
+    workdir = make_workdir(tmp_path / "run", config).resolve()
+    out = workdir / "results/ground_states/square_20/J2=0.5"
+    log = workdir / "logs/ground_states/square_20/J2=0.5.log"
+    with open(tmp_path / "first.out", "w") as sink:
+        proc = subprocess.Popen(snakemake_cmd(workdir, "--cores", "2"), cwd=REPO, env=smk_env(),
+                                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_for(lambda: log.exists() and "assembled" in log.read_text(), 120,
+                      "the solve to start")
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Open MPI starts each rank in its own process group; they exit once mpiexec is gone
+    try:
+        _wait_for(lambda: not _processes_in(workdir), 20, "the MPI ranks to exit")
+    finally:
+        for pid in _processes_in(workdir):
+            os.kill(pid, signal.SIGKILL)
+    assert not (out / "metadata.json").exists()
+    # as if the stage had been killed while writing its shards
+    stale = out.parent / ".J2=0.5.tmp-deadbeef"
+    stale.mkdir()
+    (stale / "part-00000-0000.parquet").write_bytes(b"partial")
+
+    # SIGKILL leaves Snakemake's lock behind: --unlock, then the same command again
+    assert_ok(snakemake(workdir, "--unlock"))
+    proc = snakemake(workdir, "--cores", "2")
+    assert_ok(proc)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["residual"] <= 1e-10 and meta["n_sites"] == 20
+    from nqsgen.storage import GroundState
+
+    GroundState.open(out)
+    assert not stale.exists()

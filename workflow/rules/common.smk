@@ -1,0 +1,232 @@
+# Shared definitions of the nqsgen workflow (no rules in this file):
+#   1. configuration: JSON-schema validation, then the checks a schema cannot express;
+#   2. wildcard constraints;
+#   3. target lists and the input / params / resource functions used by the rule files.
+# Later stages (train, vmc, aggregate, figures) add their own sections below.
+
+import math
+import os
+import sys
+from pathlib import Path
+
+import jsonschema
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+# The package lives in src/ of this checkout.  The project environment has it installed
+# (editable); conda environments (envs/*.yaml) cannot install it, so the workflow puts src/
+# first on this process's sys.path and on the PYTHONPATH every job inherits.
+NQSGEN_SRC = str(Path(workflow.basedir) / "src")
+if NQSGEN_SRC not in sys.path:
+    sys.path.insert(0, NQSGEN_SRC)
+if NQSGEN_SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ.update(
+        PYTHONPATH=os.pathsep.join(filter(None, [NQSGEN_SRC, os.environ.get("PYTHONPATH")]))
+    )
+
+from nqsgen.basis import SzBasis  # noqa: E402
+from nqsgen.clusters import CATALOGUE, cluster_from_spec  # noqa: E402
+from nqsgen.eigensolvers import memory_estimate  # noqa: E402
+from nqsgen.errors import NqsgenError  # noqa: E402
+from nqsgen.hamiltonian import Heisenberg  # noqa: E402
+from nqsgen.storage import j2_dirname  # noqa: E402
+
+SCHEMA = "../schemas/config.schema.yaml"  # relative to this file
+# Symmetry reductions nqsgen.ground_state implements so far; the symmetry issue extends this
+# and passes --symmetries to the stage in ground_states.smk.
+SUPPORTED_SYMMETRIES = ("none",)
+# Memory margin on top of nqsgen.eigensolvers.memory_estimate (MPI buffers, allocator slack).
+MEMORY_MARGIN = 1.25
+
+
+# ----------------------------------------------------------------------------- config
+def config_error(key, problem):
+    """Stop with ONE line naming the key.
+
+    SystemExit prints exactly its message; a WorkflowError or ValueError raised here would be
+    printed by Snakemake with a file/line header and a traceback line into this file.
+    """
+    raise SystemExit(f"config error: {key or '(top level)'}: {problem}")
+
+
+def _key(path):
+    return ".".join(str(p) for p in path)
+
+
+def _schema_problem(error):
+    """(key, one-line problem) of a jsonschema ValidationError."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        if allowed:
+            return _key(path + extra[:1]), f"unknown key (allowed: {', '.join(allowed)})"
+    if "propertyNames" in error.absolute_schema_path:
+        return _key(path + [error.instance]), "bad name (use letters, digits and _ only)"
+    if error.validator == "minItems" and error.validator_value == 1:
+        return _key(path), "must not be empty"
+    return _key(path), " ".join(error.message.split())
+
+
+def validate_config(config):
+    """Validate against the schema (filling in defaults), then check what it cannot express."""
+    try:
+        # First without defaults: Snakemake's default-filling validator assumes every
+        # "properties" instance is a mapping and crashes on e.g. a list in its place.
+        validate(config, SCHEMA, set_default=False)
+        validate(config, SCHEMA, set_default=True)
+    except WorkflowError as exc:
+        # snakemake.utils.validate raises WorkflowError(...) inside `except ValidationError`
+        error = exc.__cause__ or exc.__context__
+        if not isinstance(error, jsonschema.ValidationError):
+            raise
+        config_error(*_schema_problem(error))
+
+    for name, spec in config["clusters"].items():
+        try:
+            cluster_from_spec(name, spec)
+        except NqsgenError as exc:
+            config_error(f"clusters.{name}", str(exc))
+
+    known = sorted(set(CATALOGUE) | set(config["clusters"]))
+    for name, gs in config["ground_states"].items():
+        key = f"ground_states.{name}"
+        if name not in known:
+            config_error(key, f"unknown cluster (known: {', '.join(known)})")
+        n_sites = get_cluster_object(name).n_sites
+        try:
+            SzBasis(n_sites)
+        except NqsgenError as exc:
+            config_error(key, str(exc))
+        for j2 in gs["j2"]:
+            if not math.isfinite(j2):
+                config_error(f"{key}.j2", f"{j2} is not a finite number")
+            if float(j2_dirname(j2).removeprefix("J2=")) != j2:
+                config_error(
+                    f"{key}.j2",
+                    f"{j2!r} has more than 6 significant digits; its directory would be "
+                    f"{j2_dirname(j2)}",
+                )
+        if gs["symmetries"] not in SUPPORTED_SYMMETRIES:
+            config_error(
+                f"{key}.symmetries",
+                f"{gs['symmetries']!r} is not implemented yet "
+                f"(supported: {', '.join(SUPPORTED_SYMMETRIES)})",
+            )
+
+    for lattice, (lo, hi) in config["frustrated_regions"].items():
+        if not lo < hi:
+            config_error(f"frustrated_regions.{lattice}", f"lower end {lo} ≥ upper end {hi}")
+
+
+def get_cluster_spec(name):
+    """The definition of cluster ``name``: the config's ``clusters`` entry or the catalogue's."""
+    if name in config["clusters"]:
+        return dict(config["clusters"][name])
+    return dict(CATALOGUE[name])
+
+
+def get_cluster_object(name):
+    """The validated nqsgen Cluster (cached by nqsgen.clusters)."""
+    return cluster_from_spec(name, get_cluster_spec(name))
+
+
+validate_config(config)
+
+CLUSTERS = sorted(set(CATALOGUE) | set(config["clusters"]))
+_schema_path = workflow.current_basedir.join(SCHEMA).get_path_or_uri(secret_free=True)
+with open(_schema_path, encoding="utf-8") as _fh:
+    _GS_SCHEMA = yaml.safe_load(_fh)["$defs"]["ground_state"]["properties"]
+# settings of a cluster that is requested as a target without a ground_states entry
+GROUND_STATE_DEFAULTS = {k: v["default"] for k, v in _GS_SCHEMA.items() if "default" in v}
+
+
+# ----------------------------------------------------------------------------- wildcards
+# A J2 value exactly as nqsgen.storage.j2_dirname writes it: format(j2, "g").
+J2_PATTERN = r"-?[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?"
+
+
+wildcard_constraints:
+    cluster=r"[A-Za-z0-9_]+",
+    j2=J2_PATTERN,
+
+
+# ----------------------------------------------------------------------------- targets
+def cluster_targets():
+    """Geometry file and picture of every configured cluster (user clusters, ground states)."""
+    names = sorted(set(config["clusters"]) | set(config["ground_states"]))
+    return expand("results/clusters/{cluster}.{ext}", cluster=names, ext=["json", "pdf"])
+
+
+def ground_state_dir(cluster, j2):
+    """Directory of one ground state: results/ground_states/{cluster}/J2={j2:g}."""
+    return f"results/ground_states/{cluster}/{j2_dirname(j2)}"
+
+
+def ground_state_targets():
+    """metadata.json (the completion marker) of every configured ground state."""
+    return [
+        f"{ground_state_dir(cluster, j2)}/metadata.json"
+        for cluster, settings in config["ground_states"].items()
+        for j2 in settings["j2"]
+    ]
+
+
+# ----------------------------------------------------------------------------- clusters
+def check_cluster_wildcard(wildcards):
+    if wildcards.cluster not in CLUSTERS:
+        raise WorkflowError(
+            f"unknown cluster {wildcards.cluster!r} (known: {', '.join(CLUSTERS)}; "
+            "define new ones under 'clusters' in the config)"
+        )
+    return wildcards.cluster
+
+
+def cluster_definition(wildcards):
+    """The cluster's spec; a params value, so that editing it reruns the cluster's jobs."""
+    return get_cluster_spec(check_cluster_wildcard(wildcards))
+
+
+# ----------------------------------------------------------------------------- ground states
+def ground_state_settings(wildcards):
+    """The ground_states entry of the cluster (schema defaults for clusters not listed)."""
+    cluster = check_cluster_wildcard(wildcards)
+    canonical = j2_dirname(float(wildcards.j2))
+    if canonical != f"J2={wildcards.j2}":
+        raise WorkflowError(f"write J2={wildcards.j2} as {canonical} (format(j2, 'g'))")
+    return {**GROUND_STATE_DEFAULTS, **config["ground_states"].get(cluster, {})}
+
+
+def ground_state_input(wildcards):
+    ground_state_settings(wildcards)  # rejects unknown clusters and non-canonical J2 early
+    return {
+        "cluster": f"results/clusters/{wildcards.cluster}.json",
+        "spec": f"results/clusters/{wildcards.cluster}.spec.yaml",
+    }
+
+
+def ground_state_solver(wildcards):
+    return ground_state_settings(wildcards)["solver"]
+
+
+def ground_state_tasks(wildcards):
+    """MPI tasks: `ranks` for slepc; the scipy solver is a single process."""
+    settings = ground_state_settings(wildcards)
+    return 1 if settings["solver"] == "scipy" else settings["ranks"]
+
+
+def ground_state_mem_mb(wildcards):
+    """Memory of the whole solve (all ranks) in MB: the config's mem_mb, or the solver's
+    own estimate (nqsgen.eigensolvers.memory_estimate) times MEMORY_MARGIN."""
+    settings = ground_state_settings(wildcards)
+    if "mem_mb" in settings:
+        return settings["mem_mb"]
+    cluster = get_cluster_object(wildcards.cluster)
+    hamiltonian = Heisenberg.from_cluster(cluster, j2=float(wildcards.j2))
+    estimate = memory_estimate(hamiltonian, SzBasis(cluster.n_sites), ground_state_tasks(wildcards))
+    return math.ceil(estimate["bytes_total"] * MEMORY_MARGIN / 2**20)
+
+
+def ground_state_runtime(wildcards):
+    return ground_state_settings(wildcards)["runtime"]
