@@ -63,5 +63,5 @@ def test_row_partition_covers_everything():
 
 
 def test_odd_sites_have_no_sz0_sector():
-    with pytest.raises(ConfigError, match="even number of sites"):
+    with pytest.raises(ConfigError, match="needs an even N"):
         SzBasis(5)

@@ -80,6 +80,12 @@ def _fill_states(out, first_rank, n_sites, n_up, binom):
 
 
 @numba.njit(cache=True)
+def _unrank_many(indices, n_sites, n_up, binom, out):
+    for i in range(indices.shape[0]):
+        out[i] = _unrank(indices[i], n_sites, n_up, binom)
+
+
+@numba.njit(cache=True)
 def _lin_tables(n_sites, n_up, n_low, binom):
     n_high = n_sites - n_low
     low_rank = np.full(1 << n_low, -1, dtype=np.int64)
@@ -155,6 +161,13 @@ class SzBasis:
             raise ValueError(f"row range [{lo}, {hi}) outside [0, {self.dimension})")
         out = np.empty(hi - lo, dtype=np.uint64)
         _fill_states(out, lo, self.n_sites, self.n_up, self._binom)
+        return out
+
+    def states_at(self, indices: np.ndarray) -> np.ndarray:
+        """Basis states (uint64) of arbitrary indices (combinatorial unranking, O(N) each)."""
+        indices = np.ascontiguousarray(indices, dtype=np.int64)
+        out = np.empty(indices.shape, dtype=np.uint64)
+        _unrank_many(indices.reshape(-1), self.n_sites, self.n_up, self._binom, out.reshape(-1))
         return out
 
     def index(self, states: np.ndarray) -> np.ndarray:
