@@ -28,3 +28,4 @@ rule all:
 
 include: "workflow/rules/clusters.smk"
 include: "workflow/rules/ground_states.smk"
+include: "workflow/rules/train.smk"

@@ -230,3 +230,65 @@ def ground_state_mem_mb(wildcards):
 
 def ground_state_runtime(wildcards):
     return ground_state_settings(wildcards)["runtime"]
+
+
+# ----------------------------------------------------------------------------- train
+# Stage flags of python -m nqsgen.train that the config's `train:` section may set.
+TRAIN_FLAGS = ("eps_val", "width", "channels", "kernel_radius", "activation", "dropout",
+               "weight_decay", "lr", "batch_size", "max_epochs", "patience",
+               "expressibility_mode", "exact_max_states", "mc_samples")
+
+
+wildcard_constraints:
+    target=r"sign|amplitude",
+    arch=r"dense1|dense2|cnn",
+    eps=r"[0-9]+(?:\.[0-9]+)?(?:e-[0-9]+)?",
+    seed=r"[0-9]+",
+
+
+def train_dir(cluster, j2, target, arch, eps, seed):
+    """results/train/{cluster}/J2={j2:g}/{target}/{arch}/eps={eps:g}/seed={seed}."""
+    return (f"results/train/{cluster}/{j2_dirname(j2)}/{target}/{arch}/"
+            f"eps={format(float(eps), 'g')}/seed={int(seed)}")
+
+
+def train_input(wildcards):
+    """The ground state's completion marker and the cluster spec (for user clusters)."""
+    ground_state_settings(wildcards)  # rejects unknown clusters and non-canonical J2 early
+    canonical = format(float(wildcards.eps), "g")
+    if canonical != wildcards.eps:
+        raise WorkflowError(f"write eps={wildcards.eps} as eps={canonical} (format(eps, 'g'))")
+    return {
+        "ground_state": f"{ground_state_dir(wildcards.cluster, float(wildcards.j2))}/metadata.json",
+        "spec": f"results/clusters/{wildcards.cluster}.spec.yaml",
+    }
+
+
+def train_options(wildcards):
+    """Hyper-parameter flags from config['train'] (a params value: editing one reruns)."""
+    settings = config["train"]
+    return " ".join(
+        f"--{key.replace('_', '-')} {settings[key]}" for key in TRAIN_FLAGS if key in settings
+    )
+
+
+def train_threads(wildcards):
+    return config["train"]["threads"]
+
+
+def train_gpus(wildcards):
+    return config["train"]["gpus"]
+
+
+def train_mem_mb(wildcards):
+    """The config's train.mem_mb, or 2 GB plus 16 + 8·N bytes per basis state (vector,
+    sampling CDF, and the spins of the whole basis in expressibility mode)."""
+    if "mem_mb" in config["train"]:
+        return config["train"]["mem_mb"]
+    n_sites = get_cluster_object(check_cluster_wildcard(wildcards)).n_sites
+    dimension = SzBasis(n_sites).dimension
+    return 2000 + math.ceil(dimension * (16 + 8 * n_sites) / 2**20)
+
+
+def train_runtime(wildcards):
+    return config["train"]["runtime"]

@@ -1,0 +1,243 @@
+"""Neural networks for signs and amplitudes, and their evaluation on basis states.
+
+Input and output conventions (all architectures)
+------------------------------------------------
+* Input: σ ∈ {±1}^N in **site order** (σ_i = +1 when bit i of the uint64 basis state is set,
+  i.e. spin up on site i; see :mod:`nqsgen.basis`), as a float tensor of shape (B, N).
+* Output: one real number per configuration, shape (B,):
+
+  - target ``sign``: the **logit** ℓ of p = P(sign = +) = 1 / (1 + e^(−ℓ)).  The predicted sign
+    is + iff p ≥ 0.5, evaluated exactly as ℓ ≥ 0.  Training uses binary cross-entropy on p
+    (computed from ℓ in the numerically stable form, see :mod:`nqsgen.training`);
+  - target ``amplitude``: log|ψ| (natural logarithm of an unnormalised amplitude a = e^output).
+
+Architectures (:func:`build_model`)
+-----------------------------------
+* ``dense1``: N → h → 1 (one hidden layer of h units).
+* ``dense2``: N → h → h → 1.
+* ``cnn``: two periodic convolution layers over the cluster's lattice, global mean pooling over
+  the cells, then a linear map channels → 1.  The lattice is read from the cluster: a cell holds
+  its ``n_sublattices`` sites as input channels (1 for square and triangular, 3 for kagome); the
+  kernel is the set of cell offsets d whose shortest periodic image has cartesian length
+  ≤ ``kernel_radius`` × |a1| (default 1.5: the 3×3 stencil on the square lattice, the
+  hexagonal 7-cell stencil on the triangular/kagome Bravais lattice), each distinct translation
+  once.  Neighbouring cells are looked up through the cluster's translation permutations, so
+  tilted supercells (e.g. square_10, supercell (3,1),(1,−3)) need no special treatment.  Each
+  layer is equivariant under the cluster's translations and the pooled output is invariant
+  (up to floating-point summation order).
+
+Hidden layers use the configured activation (default ReLU) followed by dropout (default 0).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import torch
+from torch import nn
+
+from nqsgen.errors import ConfigError
+
+ARCHITECTURES = ("dense1", "dense2", "cnn")
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU,
+               "softplus": nn.Softplus}
+CPU_INFERENCE_BATCH = 4096  # states per forward pass on CPU (dense): activations stay in cache
+GPU_INFERENCE_BATCH = 1 << 18
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture hyper-parameters.
+
+    ``width`` is h, the hidden units of each dense layer; ``channels`` the feature channels of
+    each CNN layer; ``kernel_radius`` the CNN stencil radius in units of |a1|.
+    """
+
+    arch: str = "dense2"
+    width: int = 64
+    channels: int = 16
+    kernel_radius: float = 1.5
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise ConfigError(f"unknown architecture {self.arch!r} "
+                              f"(known: {', '.join(ARCHITECTURES)})")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"unknown activation {self.activation!r} "
+                              f"(known: {', '.join(ACTIVATIONS)})")
+        if self.width < 1 or self.channels < 1:
+            raise ConfigError(f"width and channels must be ≥ 1, got {self.width}, "
+                              f"{self.channels}")
+        if not 0 < self.kernel_radius < math.inf:
+            raise ConfigError(f"kernel radius must be > 0, got {self.kernel_radius}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+def build_model(config: ModelConfig, cluster) -> nn.Module:
+    """The network of ``config`` for ``cluster`` (parameters drawn from torch's global RNG)."""
+    config.validate()
+    act = ACTIVATIONS[config.activation]
+    if config.arch == "cnn":
+        return LatticeCNN(cluster, config.channels, config.kernel_radius, act, config.dropout)
+    depth = 1 if config.arch == "dense1" else 2
+    return Dense(cluster.n_sites, config.width, depth, act, config.dropout)
+
+
+class Dense(nn.Module):
+    """Fully connected network N → h (→ h …) → 1 with ``depth`` hidden layers."""
+
+    inference_batch = CPU_INFERENCE_BATCH
+
+    def __init__(self, n_sites: int, width: int, depth: int, activation=nn.ReLU,
+                 dropout: float = 0.0):
+        super().__init__()
+        layers: list[nn.Module] = []
+        n_in = n_sites
+        for _ in range(depth):
+            layers += [nn.Linear(n_in, width), activation()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            n_in = width
+        layers.append(nn.Linear(n_in, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)
+
+
+# ----------------------------------------------------------------------------- lattice CNN
+def kernel_translations(cluster, radius: float) -> np.ndarray:
+    """Indices k of the translations (rows of ``cluster.translations``) in the CNN stencil.
+
+    A translation by the cell vector t is in the stencil when its shortest periodic image
+    t + n1·L1 + n2·L2 has cartesian length ≤ ``radius`` · |a1|.  Sorted by that length, then k;
+    the identity (k = 0) comes first.
+    """
+    vectors = cluster.lattice.vectors
+    images = np.array(list(itertools.product(range(-2, 3), repeat=2))) @ cluster.supercell
+    shifted = cluster.translation_vectors[:, None, :] + images[None, :, :]
+    lengths = np.linalg.norm(shifted @ vectors, axis=-1).min(axis=1)
+    cutoff = radius * np.linalg.norm(vectors[0]) + 1e-9
+    chosen = np.nonzero(lengths <= cutoff)[0]
+    return chosen[np.lexsort((chosen, np.round(lengths[chosen], 9)))]
+
+
+def cell_tables(cluster) -> tuple[np.ndarray, np.ndarray]:
+    """``(site_of, cell_of)``: ``site_of[c, s]`` is the site of sublattice s in cell c, where
+    cell c is the image of cell 0 under translation c; ``cell_of[i]`` the cell of site i."""
+    first = np.nonzero((cluster.cells == cluster.cells[0]).all(axis=1))[0]
+    first = first[np.argsort(cluster.sublattice[first])]
+    site_of = cluster.translations[:, first]  # (n_cells, n_sub)
+    cell_of = np.empty(cluster.n_sites, dtype=np.int64)
+    cell_of[site_of] = np.arange(cluster.n_cells)[:, None]
+    return site_of, cell_of
+
+
+def neighbour_table(cluster, radius: float) -> np.ndarray:
+    """``table[c, j]``: the cell reached from cell c by the j-th stencil translation."""
+    site_of, cell_of = cell_tables(cluster)
+    ks = kernel_translations(cluster, radius)
+    return cell_of[cluster.translations[ks][:, site_of[:, 0]]].T.copy()  # (n_cells, D)
+
+
+class PeriodicConv(nn.Module):
+    """Convolution over the cells of a periodic cluster, channels last: (B, n_cells, C_in) →
+    (B, n_cells, C_out), y[c] = b + Σ_j W_j · x[table[c, j]] (a gather, then one matmul)."""
+
+    def __init__(self, table: np.ndarray, c_in: int, c_out: int):
+        super().__init__()
+        self.n_cells, self.width = table.shape[0], table.shape[1] * c_in
+        self.register_buffer("flat", torch.as_tensor(table.reshape(-1), dtype=torch.long))
+        self.linear = nn.Linear(self.width, c_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # index_select (much faster than advanced indexing): (B, n_cells·D, C_in) → patches
+        patches = x.index_select(1, self.flat).view(x.shape[0], self.n_cells, self.width)
+        return self.linear(patches)
+
+
+class LatticeCNN(nn.Module):
+    """Two periodic convolutions, global mean pooling over cells, linear → 1 (translation
+    invariant).  The input σ (B, N) is regrouped into cells × sublattice channels."""
+
+    inference_batch = 512  # CPU inference batch: the patches stay in cache
+
+    def __init__(self, cluster, channels: int, radius: float, activation=nn.ReLU,
+                 dropout: float = 0.0):
+        super().__init__()
+        site_of, _ = cell_tables(cluster)
+        table = neighbour_table(cluster, radius)
+        self.shape = site_of.shape
+        self.register_buffer("sites", torch.as_tensor(site_of.reshape(-1), dtype=torch.long))
+        self.conv1 = PeriodicConv(table, site_of.shape[1], channels)
+        self.conv2 = PeriodicConv(table, channels, channels)
+        self.act1, self.act2 = activation(), activation()
+        self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.head = nn.Linear(channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.index_select(1, self.sites).view(x.shape[0], *self.shape)  # (B, cells, n_sub)
+        h = self.drop(self.act1(self.conv1(h)))
+        h = self.drop(self.act2(self.conv2(h)))
+        return self.head(h.mean(dim=1)).squeeze(-1)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------- inference
+@numba.njit(cache=True)
+def fill_spins(states, n_sites, out):
+    """out[i, j] = σ_j of states[i] (bit j set → +1, else −1); ``out`` is preallocated."""
+    for i in range(states.shape[0]):
+        s = states[i]
+        for j in range(n_sites):
+            out[i, j] = np.float32(2 * ((s >> np.uint64(j)) & np.uint64(1))) - np.float32(1)
+
+
+class Predictor:
+    """Network outputs for uint64 basis states, in batches, under ``torch.inference_mode``.
+
+    On CPU the spins of each batch are written by a compiled kernel into one preallocated
+    float32 buffer; on CUDA the states are copied to the device and expanded there.  Returns
+    float64 outputs (logit or log|ψ|), the model in eval mode (dropout off).
+    """
+
+    def __init__(self, model: nn.Module, n_sites: int, device: torch.device,
+                 batch: int | None = None):
+        self.model, self.n_sites, self.device = model, n_sites, torch.device(device)
+        cuda = self.device.type == "cuda"
+        cpu_batch = getattr(model, "inference_batch", CPU_INFERENCE_BATCH)
+        self.batch = batch or (GPU_INFERENCE_BATCH if cuda else cpu_batch)
+        self._buffer = None if cuda else np.empty((self.batch, n_sites), dtype=np.float32)
+        if cuda:
+            self._bits = torch.arange(n_sites, device=self.device, dtype=torch.int64)
+
+    def __call__(self, states: np.ndarray) -> np.ndarray:
+        states = np.ascontiguousarray(states, dtype=np.uint64)
+        out = np.empty(len(states), dtype=np.float64)
+        was_training = self.model.training
+        self.model.eval()
+        with torch.inference_mode():
+            for lo in range(0, len(states), self.batch):
+                hi = min(lo + self.batch, len(states))
+                out[lo:hi] = self._forward(states[lo:hi]).double().cpu().numpy()
+        self.model.train(was_training)
+        return out
+
+    def _forward(self, states: np.ndarray) -> torch.Tensor:
+        if self._buffer is None:
+            s = torch.from_numpy(states.view(np.int64)).to(self.device, non_blocking=True)
+            x = (((s[:, None] >> self._bits) & 1) * 2 - 1).to(torch.float32)
+            return self.model(x)
+        x = self._buffer[: len(states)]
+        fill_spins(states, self.n_sites, x)
+        return self.model(torch.from_numpy(x))
