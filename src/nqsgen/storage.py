@@ -112,11 +112,11 @@ def write_ground_state(out_dir, comm, row_lo: int, states: np.ndarray, amplitude
                                "shard_rows": int(shard_rows)}
         metadata["shards"] = shards
         write_json_atomic(tmp / METADATA, metadata)
-        _publish(tmp, out_dir)
+        publish_directory(tmp, out_dir)
     comm.barrier()
 
 
-def _publish(tmp: Path, out_dir: Path) -> None:
+def publish_directory(tmp: Path, out_dir: Path) -> None:
     """Rename the finished temporary directory to ``out_dir`` (replacing an old one)."""
     old = None
     if out_dir.exists():

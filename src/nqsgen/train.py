@@ -49,7 +49,6 @@ import argparse
 import datetime as _dt
 import logging
 import math
-import os
 import platform
 import shutil
 import sys
@@ -76,7 +75,7 @@ from nqsgen.devices import describe, resolve_device, set_threads
 from nqsgen.errors import ConfigError, NqsgenError
 from nqsgen.models import ModelConfig, Predictor, build_model, count_parameters
 from nqsgen.overlaps import test_overlap
-from nqsgen.storage import GroundState, j2_dirname
+from nqsgen.storage import GroundState, j2_dirname, publish_directory
 from nqsgen.training import TrainConfig, fit
 
 log = logging.getLogger("nqsgen.train")
@@ -322,17 +321,22 @@ def write_outputs(out_dir: Path, metrics: dict, curves: pa.Table) -> None:
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
-        pq.write_table(_table({k: [v] for k, v in metrics.items()}), tmp / "metrics.parquet")
-        pq.write_table(curves, tmp / "curves.parquet")
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-            os.rename(out_dir, old)
-        os.rename(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        metrics_table = _table({k: [v] for k, v in metrics.items()})
+        # One schema for both files, so that pyarrow.dataset.dataset("results/train",
+        # partitioning="hive") reads every run in one call (metrics rows: epoch is null).
+        schema = pa.unify_schemas([metrics_table.schema, curves.schema])
+        pq.write_table(_conform(metrics_table, schema), tmp / "metrics.parquet")
+        pq.write_table(_conform(curves, schema), tmp / "curves.parquet")
+        publish_directory(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with every column of ``schema`` (absent ones as nulls), in schema order."""
+    columns = [table.column(f.name) if f.name in table.column_names
+               else pa.nulls(table.num_rows, f.type) for f in schema]
+    return pa.table(columns, schema=schema)
 
 
 def setup_logging() -> None:

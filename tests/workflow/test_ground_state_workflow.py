@@ -1,9 +1,8 @@
 """The Snakemake workflow's cluster and ground-state part, run for real with Snakemake.
 
-Every run uses a temporary working directory (``--directory``) holding ``config/config.yaml``,
-so the repository's results/, logs/ and .snakemake/ are never touched.  Snakemake runs as a
-subprocess of this interpreter (``python -m snakemake``), with the environment bin/env sets up
-(Open MPI as root, oversubscription, one BLAS thread).
+Helpers (temporary working directories, Snakemake as a subprocess) are in helpers.py; the CI
+configuration's end-to-end run (fixture ``test_run``) is shared with the other workflow tests
+(conftest.py).
 """
 
 from __future__ import annotations
@@ -11,61 +10,27 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-SNAKEFILE = REPO / "Snakefile"
+from tests.workflow.helpers import (
+    REPO,
+    assert_ok,
+    job_counts,
+    make_workdir,
+    processes_in,
+    smk_env,
+    snakemake,
+    snakemake_cmd,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.workflow, pytest.mark.mpi]
-
-
-def smk_env() -> dict:
-    env = dict(os.environ)
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE),
-            "--directory", str(workdir), *args]
-
-
-def snakemake(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run Snakemake in ``workdir``; stdout and stderr together in ``.stdout``."""
-    return subprocess.run(snakemake_cmd(workdir, *args), cwd=REPO, env=smk_env(), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
-
-
-def make_workdir(path: Path, config: dict | Path) -> Path:
-    (path / "config").mkdir(parents=True)
-    target = path / "config" / "config.yaml"
-    if isinstance(config, Path):
-        shutil.copy(config, target)
-    else:
-        target.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The 'Job stats' table Snakemake prints: rule -> number of jobs."""
-    table = output[output.index("Job stats:"):]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
-
-
-def assert_ok(proc: subprocess.CompletedProcess) -> None:
-    assert proc.returncode == 0, proc.stdout[-5000:]
 
 
 # ----------------------------------------------------------------------------- (a), (b)
@@ -125,7 +90,7 @@ BAD_CONFIGS = {
     ),
     "misspelled top-level key": (
         {"ground_state": {"kagome_12": {"j2": [0.5]}}},
-        "config error: ground_state: unknown key (allowed: clusters, frustrated_regions,",
+        "config error: ground_state: unknown key (allowed: aggregate, clusters, experiments,",
     ),
     "too many digits": (
         {"ground_states": {"kagome_12": {"j2": [0.1234567]}}},
@@ -159,16 +124,6 @@ def test_bad_config_fails_before_any_job_with_one_line(bad_config_runs, case):
 
 
 # ----------------------------------------------------------------------------- (c), (e)
-@pytest.fixture(scope="module")
-def test_run(tmp_path_factory):
-    """The CI configuration (.test/config/config.yaml), run once for the module."""
-    workdir = make_workdir(tmp_path_factory.mktemp("wf") / "run",
-                           REPO / ".test" / "config" / "config.yaml")
-    proc = snakemake(workdir, "--cores", "2")
-    assert_ok(proc)
-    return workdir
-
-
 def test_ci_config_produces_clusters_and_exact_ground_states(test_run):
     from nqsgen.basis import SzBasis
     from nqsgen.clusters import get_cluster
@@ -218,27 +173,6 @@ def test_single_ground_state_as_target(test_run):
 
 
 # ----------------------------------------------------------------------------- kill -9
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def _processes_in(workdir: Path) -> list[int]:
-    """PIDs of processes whose working directory is ``workdir`` (the job's MPI ranks)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if os.readlink(proc / "cwd") == str(workdir):
-                    pids.append(int(proc.name))
-            except OSError:
-                pass
-    return pids
-
-
 def test_killed_solve_leaves_no_complete_looking_output_and_reruns(tmp_path):
     # a 20-site user cluster: K = 184,756, a solve of a few seconds to kill in the middle of
     config = {"clusters": {"square_20": {"lattice": "square", "supercell": [[4, 2], [-2, 4]]}},
@@ -250,16 +184,16 @@ def test_killed_solve_leaves_no_complete_looking_output_and_reruns(tmp_path):
         proc = subprocess.Popen(snakemake_cmd(workdir, "--cores", "2"), cwd=REPO, env=smk_env(),
                                 stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _wait_for(lambda: log.exists() and "assembled" in log.read_text(), 120,
+            wait_for(lambda: log.exists() and "assembled" in log.read_text(), 120,
                       "the solve to start")
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     # Open MPI starts each rank in its own process group; they exit once mpiexec is gone
     try:
-        _wait_for(lambda: not _processes_in(workdir), 20, "the MPI ranks to exit")
+        wait_for(lambda: not processes_in(workdir), 20, "the MPI ranks to exit")
     finally:
-        for pid in _processes_in(workdir):
+        for pid in processes_in(workdir):
             os.kill(pid, signal.SIGKILL)
     assert not (out / "metadata.json").exists()
     # as if the stage had been killed while writing its shards

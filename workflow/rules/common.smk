@@ -6,6 +6,7 @@
 
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -66,6 +67,21 @@ def _schema_problem(error):
         return _key(path + [error.instance]), "bad name (use letters, digits and _ only)"
     if error.validator == "minItems" and error.validator_value == 1:
         return _key(path), "must not be empty"
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        schema = error.schema
+        lo = schema.get("exclusiveMinimum", schema.get("minimum", "-inf"))
+        hi = schema.get("exclusiveMaximum", schema.get("maximum", "inf"))
+        interval = ("(" if "exclusiveMinimum" in schema else "[") + f"{lo}, {hi}" + (
+            ")" if "exclusiveMaximum" in schema or "maximum" not in schema else "]")
+        return _key(path), f"{error.instance!r} is outside {interval}"
+    if error.validator == "type" and isinstance(error.instance, str):
+        try:
+            float(error.instance)
+        except ValueError:
+            pass
+        else:
+            return _key(path), (f"{error.instance!r} is a string, not a number (YAML reads "
+                                "1e-4 as a string: write 1.0e-4)")
     return _key(path), " ".join(error.message.split())
 
 
@@ -100,14 +116,7 @@ def validate_config(config):
         except NqsgenError as exc:
             config_error(key, str(exc))
         for j2 in gs["j2"]:
-            if not math.isfinite(j2):
-                config_error(f"{key}.j2", f"{j2} is not a finite number")
-            if float(j2_dirname(j2).removeprefix("J2=")) != j2:
-                config_error(
-                    f"{key}.j2",
-                    f"{j2!r} has more than 6 significant digits; its directory would be "
-                    f"{j2_dirname(j2)}",
-                )
+            check_j2_value(f"{key}.j2", j2)
         if gs["symmetries"] not in SUPPORTED_SYMMETRIES:
             config_error(
                 f"{key}.symmetries",
@@ -118,6 +127,42 @@ def validate_config(config):
     for lattice, (lo, hi) in config["frustrated_regions"].items():
         if not lo < hi:
             config_error(f"frustrated_regions.{lattice}", f"lower end {lo} ≥ upper end {hi}")
+
+    for name, exp in config["experiments"].items():
+        validate_experiment(name, exp, known)
+
+
+def check_j2_value(key, j2):
+    """A J2 value must be finite and survive its J2=<format(j2, 'g')> directory name."""
+    if not math.isfinite(j2):
+        config_error(key, f"{j2} is not a finite number")
+    if float(j2_dirname(j2).removeprefix("J2=")) != j2:
+        config_error(key, f"{j2!r} has more than 6 significant digits; its directory would be "
+                     f"{j2_dirname(j2)}")
+
+
+def validate_experiment(name, exp, known):
+    """Checks of one `experiments` entry that the schema cannot express."""
+    key = f"experiments.{name}"
+    for cluster in exp["clusters"]:
+        if cluster not in known:
+            config_error(f"{key}.clusters",
+                         f"unknown cluster {cluster!r} (known: {', '.join(known)})")
+        try:
+            SzBasis(get_cluster_object(cluster).n_sites)
+        except NqsgenError as exc:
+            config_error(f"{key}.clusters", f"{cluster}: {exc}")
+    for j2 in exp.get("j2", []):
+        check_j2_value(f"{key}.j2", j2)
+    for eps in exp["eps"] if isinstance(exp.get("eps"), list) else [exp.get("eps", 1.0)]:
+        if float(format(eps, "g")) != eps:
+            config_error(f"{key}.eps", f"{eps!r} has more than 6 significant digits; its "
+                         f"directory would be eps={format(eps, 'g')}")
+    if exp["kind"] == "j2_sweep" and "j2" not in exp and exp["enabled"]:
+        for cluster in exp["clusters"]:
+            if cluster not in config["ground_states"]:
+                config_error(f"{key}.j2", f"not given, and cluster {cluster} has no "
+                             "ground_states entry to take its J2 grid from")
 
 
 def get_cluster_spec(name):
@@ -216,20 +261,22 @@ def ground_state_tasks(wildcards):
     return 1 if settings["solver"] == "scipy" else settings["ranks"]
 
 
-def ground_state_mem_mb(wildcards):
+def ground_state_mem_mb(wildcards, attempt):
     """Memory of the whole solve (all ranks) in MB: the config's mem_mb, or the solver's
-    own estimate (nqsgen.eigensolvers.memory_estimate) times MEMORY_MARGIN."""
+    own estimate (nqsgen.eigensolvers.memory_estimate) times MEMORY_MARGIN; times the
+    attempt number (a retry after an out-of-memory kill asks for more)."""
     settings = ground_state_settings(wildcards)
     if "mem_mb" in settings:
-        return settings["mem_mb"]
+        return settings["mem_mb"] * attempt
     cluster = get_cluster_object(wildcards.cluster)
     hamiltonian = Heisenberg.from_cluster(cluster, j2=float(wildcards.j2))
     estimate = memory_estimate(hamiltonian, SzBasis(cluster.n_sites), ground_state_tasks(wildcards))
-    return math.ceil(estimate["bytes_total"] * MEMORY_MARGIN / 2**20)
+    return math.ceil(estimate["bytes_total"] * MEMORY_MARGIN / 2**20) * attempt
 
 
-def ground_state_runtime(wildcards):
-    return ground_state_settings(wildcards)["runtime"]
+def ground_state_runtime(wildcards, attempt):
+    """Wall-time limit in minutes, times the attempt number (a retry after a timeout)."""
+    return ground_state_settings(wildcards)["runtime"] * attempt
 
 
 # ----------------------------------------------------------------------------- train
@@ -280,15 +327,140 @@ def train_gpus(wildcards):
     return config["train"]["gpus"]
 
 
-def train_mem_mb(wildcards):
+def train_mem_mb(wildcards, attempt):
     """The config's train.mem_mb, or 2 GB plus 16 + 8·N bytes per basis state (vector,
-    sampling CDF, and the spins of the whole basis in expressibility mode)."""
+    sampling CDF, and the spins of the whole basis in expressibility mode); times the
+    attempt number (a retry after an out-of-memory kill asks for more)."""
     if "mem_mb" in config["train"]:
-        return config["train"]["mem_mb"]
+        return config["train"]["mem_mb"] * attempt
     n_sites = get_cluster_object(check_cluster_wildcard(wildcards)).n_sites
     dimension = SzBasis(n_sites).dimension
-    return 2000 + math.ceil(dimension * (16 + 8 * n_sites) / 2**20)
+    return (2000 + math.ceil(dimension * (16 + 8 * n_sites) / 2**20)) * attempt
 
 
-def train_runtime(wildcards):
-    return config["train"]["runtime"]
+def train_runtime(wildcards, attempt):
+    """Wall-time limit in minutes, times the attempt number (a retry after a timeout)."""
+    return config["train"]["runtime"] * attempt
+
+
+# ----------------------------------------------------------------------------- experiments
+# An experiment (config `experiments`, schema $defs/experiment) is one figure,
+# results/figures/{experiment}.pdf; its `kind` selects the rules that build it:
+#   clusters  -> figure_clusters                                  (Fig. 1)
+#   j2_sweep  -> aggregate_j2_sweep  + figure_j2_sweep            (Figs. 2, 4, S2, S4)
+#   eps_sweep -> aggregate_eps_sweep + figure_eps_sweep           (Figs. 3, S3)
+#   scaling   -> aggregate_eps_sweep + figure_scaling             (Fig. 5)
+# The rules share output patterns and are told apart by wildcard constraints listing the
+# experiments of their kinds (experiment_pattern).  Runs shared by several experiments (same
+# cluster, J2, target, arch, εtrain and seed) are one job: seeds are 0 .. seeds-1 everywhere.
+EXPERIMENTS = config["experiments"]
+
+
+def experiment_pattern(*kinds):
+    """Regex matching exactly the names of the experiments of ``kinds`` (or nothing)."""
+    names = [re.escape(n) for n, e in EXPERIMENTS.items() if e["kind"] in kinds]
+    return "|".join(names) if names else "(?!x)x"
+
+
+def experiment_settings(wildcards):
+    return EXPERIMENTS[wildcards.experiment]
+
+
+def experiment_params(wildcards):
+    """The settings that determine an experiment's tables and figure, as a params value:
+    `enabled` and `description` are left out, so switching an experiment off and on (or
+    editing its caption text) does not rerun its aggregation."""
+    exp = experiment_settings(wildcards)
+    return {k: v for k, v in exp.items() if k not in ("enabled", "description")}
+
+
+def experiment_j2(exp, cluster):
+    """J2 values of ``cluster`` in ``exp``: its own `j2`, else the ground_states grid."""
+    if "j2" in exp:
+        return list(exp["j2"])
+    if cluster not in config["ground_states"]:
+        raise WorkflowError(f"experiment needs `j2`: cluster {cluster} has no ground_states "
+                            "entry to take its J2 grid from")
+    return list(config["ground_states"][cluster]["j2"])
+
+
+def experiment_eps(exp):
+    """εtrain values of an experiment's runs (a j2_sweep adds 1 for expressibility)."""
+    if exp["kind"] == "j2_sweep":
+        return [exp["eps"]] + ([1.0] if exp["expressibility"] and exp["eps"] != 1.0 else [])
+    return list(exp["eps"])
+
+
+def experiment_runs(exp):
+    """(cluster, j2, target, arch, eps, seed) of every training run of ``exp``."""
+    if exp["kind"] == "clusters":
+        return []
+    return [
+        (cluster, j2, target, arch, eps, seed)
+        for cluster in exp["clusters"]
+        for j2 in experiment_j2(exp, cluster)
+        for target in exp["targets"]
+        for arch in exp["archs"]
+        for eps in experiment_eps(exp)
+        for seed in range(exp["seeds"])
+    ]
+
+
+def experiment_train_files(exp):
+    return [f"{train_dir(*run)}/metrics.parquet" for run in experiment_runs(exp)]
+
+
+def experiment_vmc_files(exp):
+    """VMC metrics of a j2_sweep with `vmc: true` (written by the VMC stage's rule)."""
+    if exp["kind"] != "j2_sweep" or not exp["vmc"]:
+        return []
+    return [
+        f"results/vmc/{cluster}/{j2_dirname(j2)}/seed={seed}/metrics.parquet"
+        for cluster in exp["clusters"]
+        for j2 in experiment_j2(exp, cluster)
+        for seed in range(exp["seeds"])
+    ]
+
+
+def aggregate_input(wildcards):
+    exp = experiment_settings(wildcards)
+    return {
+        "runs": experiment_train_files(exp),
+        "vmc": experiment_vmc_files(exp),
+        "specs": [f"results/clusters/{c}.spec.yaml" for c in exp["clusters"]],
+    }
+
+
+def figure_clusters_input(wildcards):
+    exp = experiment_settings(wildcards)
+    return {"specs": [f"results/clusters/{c}.spec.yaml" for c in exp["clusters"]]}
+
+
+def figure_targets():
+    """The figure of every enabled experiment."""
+    return [f"results/figures/{name}.pdf" for name, exp in EXPERIMENTS.items() if exp["enabled"]]
+
+
+def experiment_caption(wildcards):
+    """Facts about an experiment for its report caption (workflow/report/*.rst)."""
+    exp = experiment_settings(wildcards)
+    info = {
+        "name": wildcards.experiment,
+        "kind": exp["kind"],
+        "clusters": ", ".join(exp["clusters"]),
+        "description": exp["description"],
+    }
+    if exp["kind"] != "clusters":
+        grids = {c: experiment_j2(exp, c) for c in exp["clusters"]}
+        info.update(
+            j2="; ".join(f"{c}: " + ", ".join(f"{j:g}" for j in js) for c, js in grids.items()),
+            eps=", ".join(f"{e:g}" for e in experiment_eps(exp)),
+            archs=", ".join(exp["archs"]),
+            targets=", ".join(exp["targets"]),
+            seeds=exp["seeds"],
+            runs=len(experiment_runs(exp)),
+            vmc=bool(exp.get("vmc", False)),
+            expressibility=bool(exp.get("expressibility", False)),
+            eps_value=exp["eps"] if exp["kind"] == "j2_sweep" else None,
+        )
+    return info

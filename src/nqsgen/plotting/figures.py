@@ -1,0 +1,375 @@
+"""The paper's figures from the aggregated tables (:mod:`nqsgen.aggregate`), as vector PDFs.
+
+One function per kind of experiment, each returning a matplotlib ``Figure`` (object-oriented
+API only: no pyplot, no display), drawn in the style of :mod:`nqsgen.plotting.style`:
+
+* :func:`clusters_figure` — Fig. 1: the clusters (J1 solid, J2 dashed);
+* :func:`j2_sweep_figure` — Figs. 2 and 4 (and their 30-site versions): overlap vs J2/J1, one
+  panel per cluster, one curve per (target, architecture), expressibility (εtrain = 1) dashed,
+  frustrated regions shaded, the located transition marked (▼ with its grid/bootstrap
+  interval); a second row of panels with the VMC (SR) overlap when the table has VMC points
+  (Fig. 2 d–f);
+* :func:`eps_sweep_figure` — Fig. 3: overlap vs εtrain (log axis), one curve per J2, the fitted
+  logistic as a thin line and the critical εtrain marked (▼ with its bootstrap interval);
+* :func:`scaling_figure` — Fig. 5: critical training-set size εc·K vs K (log–log), with the
+  bootstrap intervals; works with a single cluster.
+
+Every point is the mean over seeds with its standard error as error bar.  :func:`save_pdf`
+writes a figure atomically (no creation date, so reruns give identical files).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+from nqsgen.plotting import style as S
+
+__all__ = ["clusters_figure", "j2_sweep_figure", "eps_sweep_figure", "scaling_figure",
+           "save_pdf", "panel_label"]
+
+
+@contextmanager
+def _styled():
+    import matplotlib
+
+    with matplotlib.rc_context(S.RC):
+        yield
+
+
+def _figure(n_rows: int, n_cols: int, width: float = S.PANEL_WIDTH,
+            height: float = S.PANEL_HEIGHT, legend: float = 0.0, **kwargs):
+    """Figure of n_rows × n_cols panels of width × height inches, plus ``legend`` inches on
+    the right for a figure legend."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * n_cols + legend, height * n_rows), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, **kwargs)
+    return fig, axes
+
+
+def panel_label(ax, index: int) -> None:
+    """Bold panel letter a, b, c, ... as the axes' left-aligned title."""
+    ax.set_title("abcdefghijklmnopqrstuvwxyz"[index % 26], loc="left", fontweight="bold",
+                 fontsize=9)
+
+
+def _shade(ax, region: Sequence[float] | None) -> None:
+    if region is not None and len(region) == 2:
+        ax.axvspan(float(region[0]), float(region[1]), **S.REGION)
+
+
+def _errorbar(ax, x, y, se, style: dict, **kwargs):
+    se = np.where(np.isfinite(se), se, 0.0)
+    return ax.errorbar(x, y, yerr=se, color=style["color"], marker=style.get("marker", "o"),
+                       label=style.get("label"), **kwargs)
+
+
+def _empty_note(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=7,
+            color="0.4", wrap=True)
+
+
+def _mark(ax, x: float, lo: float, hi: float, color: str) -> None:
+    """▼ at the top of the axes at x, with a horizontal bar from lo to hi."""
+    from matplotlib.transforms import blended_transform_factory
+
+    if not math.isfinite(x):
+        return
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    lo = x if not math.isfinite(lo) else min(lo, x)
+    hi = x if not math.isfinite(hi) else max(hi, x)
+    ax.plot([lo, hi], [0.955, 0.955], color=color, lw=0.9, transform=trans, clip_on=False,
+            solid_capstyle="butt")
+    ax.plot([x], [0.955], marker="v", ms=4.5, color=color, transform=trans, clip_on=False,
+            linestyle="none")
+
+
+def _cluster_title(points: pd.DataFrame, cluster: str) -> str:
+    """'kagome, N = 24' (plus the cluster's name when it is not simply kagome_24)."""
+    row = points[points["cluster"] == cluster].iloc[0]
+    title = f"{row['lattice']}, N = {int(row['n_sites'])}"
+    if cluster != f"{row['lattice']}_{int(row['n_sites'])}":
+        title += f" ({cluster})"
+    return title
+
+
+def _overlap_limits(ax, values) -> None:
+    """Overlap axis from just below the lowest point to 1, with a band above 1 for the ▼
+    markers of :func:`_mark`."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    low = min(-0.05, float(values.min()) - 0.05) if values.size else -0.05
+    low = max(low, -1.05)
+    ax.set_ylim(low, 1.0 + 0.14 * (1.0 - low))
+    ticks = [t for t in (-1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0) if t >= low]
+    ax.set_yticks(ticks)
+
+
+def _j2_limits(ax, j2) -> None:
+    """J2 axis over the data (± 4 %), so that a shaded region beyond it does not widen it."""
+    lo, hi = float(np.min(j2)), float(np.max(j2))
+    pad = 0.04 * (hi - lo) if hi > lo else 0.1
+    ax.set_xlim(lo - pad, hi + pad)
+
+
+def _legend(fig, axes, title=None, extra=()) -> None:
+    """One legend for the whole figure, outside on the right: the labelled artists of
+    ``axes`` (first occurrence of each label) plus ``extra`` (handle, label) pairs."""
+    seen = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    for handle, label in extra:
+        seen.setdefault(label, handle)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="outside right upper", title=title,
+                   title_fontsize=6.5)
+
+
+# ----------------------------------------------------------------------------- Fig. 1
+def clusters_figure(clusters: Sequence) -> object:
+    """One panel per :class:`nqsgen.clusters.Cluster` (Fig. 1)."""
+    from nqsgen.plotting.clusters import cluster_title, plot_cluster
+
+    with _styled():
+        n = len(clusters)
+        fig, axes = _figure(1, n, width=3.0, height=3.2)
+        for i, (ax, cluster) in enumerate(zip(axes[0], clusters, strict=True)):
+            plot_cluster(ax, cluster, labels=cluster.n_sites <= 36, legend=(i == n - 1),
+                         title=False)
+            # the panel letter leads the (two-line, centred) title: a separate left-aligned
+            # letter would collide with it above these narrow equal-aspect panels
+            letter = "abcdefghijklmnopqrstuvwxyz"[i % 26]
+            ax.set_title(rf"$\mathbf{{{letter}}}$   " + cluster_title(cluster), fontsize=6.5)
+    return fig
+
+
+# ----------------------------------------------------------------------------- Figs. 2, 4
+def j2_sweep_figure(points: pd.DataFrame, transitions: pd.DataFrame | None = None,
+                    regions: Mapping[str, Sequence[float]] | None = None,
+                    clusters: Sequence[str] | None = None) -> object:
+    """Overlap vs J2/J1 per cluster (columns); a second row for VMC points if any."""
+    regions = regions or {}
+    transitions = transitions if transitions is not None else pd.DataFrame()
+    train = points[points["source"] == "train"]
+    vmc = points[points["source"] == "vmc"]
+    clusters = list(clusters or dict.fromkeys(points["cluster"]))
+    n_rows = 2 if not vmc.empty else 1
+    with _styled():
+        fig, axes = _figure(n_rows, max(len(clusters), 1), legend=S.LEGEND_WIDTH, sharex="col")
+        curves = train[~train["expressibility"].astype(bool)]
+        several_targets = curves["target"].nunique() > 1
+        several_archs = curves["arch"].nunique() > 1
+        for col, cluster in enumerate(clusters):
+            ax = axes[0][col]
+            sel = train[train["cluster"] == cluster]
+            lattice = sel["lattice"].iloc[0] if not sel.empty else None
+            _shade(ax, regions.get(lattice))
+            plotted = []
+            for (target, arch), curve in sel.groupby(["target", "arch"], sort=False):
+                st = S.curve_style(target, arch, several_targets, several_archs)
+                fit = curve[~curve["expressibility"].astype(bool)].sort_values("j2")
+                expr = curve[curve["expressibility"].astype(bool)].sort_values("j2")
+                if not fit.empty:
+                    _errorbar(ax, fit["j2"], fit["mean"], fit["se"], st, zorder=3)
+                    plotted.extend(fit["mean"])
+                if not expr.empty:
+                    _errorbar(ax, expr["j2"], expr["mean"], expr["se"],
+                              {**st, "label": None, "marker": None}, linestyle="--",
+                              lw=0.9, zorder=2)
+                    plotted.extend(expr["mean"])
+                if not transitions.empty:
+                    tr = transitions[(transitions["source"] == "train")
+                                     & (transitions["cluster"] == cluster)
+                                     & (transitions["target"] == target)
+                                     & (transitions["arch"] == arch)
+                                     & transitions["defined"].astype(bool)
+                                     & transitions["significant"].astype(bool)]
+                    for _, t in tr.iterrows():
+                        _mark(ax, t["j2_c"], np.nanmin([t["j2_left"], t["j2_c_low"]]),
+                              np.nanmax([t["j2_right"], t["j2_c_high"]]), st["color"])
+            if sel.empty:
+                _empty_note(ax, f"no runs for {cluster}")
+            else:
+                ax.set_title(_cluster_title(sel, cluster))
+                _j2_limits(ax, sel["j2"])
+            _overlap_limits(ax, plotted)
+            ax.set_ylabel(S.OVERLAP_LABEL if col == 0 else "")
+            panel_label(ax, col)
+            if n_rows == 1:
+                ax.set_xlabel(S.J2_LABEL)
+        if n_rows == 2:
+            st = S.arch_style("sr")
+            for col, cluster in enumerate(clusters):
+                ax = axes[1][col]
+                sel = vmc[vmc["cluster"] == cluster].sort_values("j2")
+                lattice = (points.loc[points["cluster"] == cluster, "lattice"].iloc[0]
+                           if (points["cluster"] == cluster).any() else None)
+                _shade(ax, regions.get(lattice))
+                if sel.empty:
+                    _empty_note(ax, f"no VMC runs for {cluster}")
+                else:
+                    _errorbar(ax, sel["j2"], sel["mean"], sel["se"], st, zorder=3)
+                    _j2_limits(ax, sel["j2"])
+                _overlap_limits(ax, sel["mean"])
+                ax.set_xlabel(S.J2_LABEL)
+                ax.set_ylabel("overlap after SR" if col == 0 else "")
+                panel_label(ax, len(clusters) + col)
+        _legend(fig, axes.ravel(), title=_eps_title(train), extra=_j2_legend_extra(train))
+    return fig
+
+
+def _j2_legend_extra(train: pd.DataFrame) -> list:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    extra = []
+    if train["expressibility"].astype(bool).any():
+        extra.append((Line2D([], [], color="0.3", linestyle="--", lw=0.9),
+                      r"expressibility ($\varepsilon_\mathrm{train}$ = 1)"))
+    extra.append((Patch(**{k: v for k, v in S.REGION.items() if k != "zorder"}),
+                  "frustrated region"))
+    extra.append((Line2D([], [], color="0.3", marker="v", linestyle="-", lw=0.9, ms=4.5),
+                  "steepest loss (interval)"))
+    return extra
+
+
+def _eps_title(train: pd.DataFrame) -> str | None:
+    eps = train.loc[~train["expressibility"].astype(bool), "eps_train"].dropna().unique()
+    return (r"$\varepsilon_\mathrm{train}$ = " + f"{eps[0]:g}") if len(eps) == 1 else None
+
+
+# ----------------------------------------------------------------------------- Fig. 3
+def eps_sweep_figure(points: pd.DataFrame, critical: pd.DataFrame | None = None,
+                     regions: Mapping[str, Sequence[float]] | None = None) -> object:
+    """Overlap vs εtrain (log axis), one panel per (cluster, target, arch), one curve per J2."""
+    regions = regions or {}
+    critical = critical if critical is not None else pd.DataFrame()
+    train = points[(points["source"] == "train") & ~points["expressibility"].astype(bool)]
+    panels = list(dict.fromkeys(zip(train["cluster"], train["target"], train["arch"],
+                                    strict=True)))
+    with _styled():
+        fig, axes = _figure(1, max(len(panels), 1), width=2.6, height=2.3,
+                            legend=S.LEGEND_WIDTH)
+        if not panels:
+            _empty_note(axes[0][0], "no runs")
+        for col, (cluster, target, arch) in enumerate(panels):
+            ax = axes[0][col]
+            sel = train[(train["cluster"] == cluster) & (train["target"] == target)
+                        & (train["arch"] == arch)]
+            lattice = sel["lattice"].iloc[0]
+            region = regions.get(lattice)
+            for k, (j2, curve) in enumerate(sel.groupby("j2", sort=True)):
+                curve = curve.sort_values("eps_train")
+                color = S.SEQUENCE[k % len(S.SEQUENCE)]
+                frustrated = region is not None and region[0] <= j2 <= region[1]
+                label = f"{j2:g}" + (" (frustrated)" if frustrated else "")
+                _errorbar(ax, curve["eps_train"], curve["mean"], curve["se"],
+                          {"color": color, "marker": "o", "label": label}, zorder=3)
+                fit = _critical_row(critical, cluster, j2, target, arch)
+                if fit is not None and math.isfinite(fit["log10_eps_c"]):
+                    x = np.linspace(np.log10(curve["eps_train"].min()),
+                                    np.log10(curve["eps_train"].max()), 200)
+                    y = fit["lower"] + fit["step"] / (
+                        1 + np.exp(-np.clip((x - fit["log10_eps_c"]) / fit["width"], -500,
+                                            500)))
+                    ax.plot(10**x, y, color=color, lw=0.6, alpha=0.7, zorder=2)
+                    if bool(fit["defined"]):
+                        _mark(ax, fit["eps_c"], fit["eps_c_low"], fit["eps_c_high"], color)
+            ax.set_xscale("log")
+            ax.set_xlabel(S.EPS_LABEL)
+            ax.set_ylabel(S.OVERLAP_LABEL if col == 0 else "")
+            ax.set_title(f"{_cluster_title(sel, cluster)}\n{target}, "
+                         f"{S.arch_style(arch)['label']}")
+            _overlap_limits(ax, sel["mean"])
+            panel_label(ax, col)
+        from matplotlib.lines import Line2D
+
+        _legend(fig, axes[0], title=r"$J_2/J_1$", extra=[
+            (Line2D([], [], color="0.3", lw=0.6), "logistic fit"),
+            (Line2D([], [], color="0.3", marker="v", lw=0.9, ms=4.5),
+             r"$\varepsilon_c$ (95 % CI)")])
+    return fig
+
+
+def _critical_row(critical: pd.DataFrame, cluster, j2, target, arch):
+    if critical.empty:
+        return None
+    sel = critical[(critical["cluster"] == cluster) & np.isclose(critical["j2"], j2)
+                   & (critical["target"] == target) & (critical["arch"] == arch)]
+    return None if sel.empty else sel.iloc[0]
+
+
+# ----------------------------------------------------------------------------- Fig. 5
+def scaling_figure(critical: pd.DataFrame) -> object:
+    """Critical training-set size εc·K vs the Hilbert-space dimension K (log–log)."""
+    with _styled():
+        fig, axes = _figure(1, 1, width=3.2, height=2.6)
+        ax = axes[0][0]
+        ok = critical[critical["defined"].astype(bool)] if not critical.empty else critical
+        several = (not ok.empty) and (ok["target"].nunique() > 1 or ok["arch"].nunique() > 1)
+        for k, ((j2, target, arch), series) in enumerate(
+                ok.groupby(["j2", "target", "arch"], sort=True) if not ok.empty else []):
+            series = series.sort_values("dimension")
+            color = S.SEQUENCE[k % len(S.SEQUENCE)]
+            label = r"$J_2/J_1$ = " + f"{j2:g}"
+            if several:
+                label += f" ({target}, {S.arch_style(arch)['label']})"
+            yerr = np.vstack([series["n_c"] - series["n_c_low"],
+                              series["n_c_high"] - series["n_c"]])
+            ax.errorbar(series["dimension"], series["n_c"],
+                        yerr=np.where(np.isfinite(yerr), np.maximum(yerr, 0), 0), color=color,
+                        marker="o", label=label, zorder=3)
+            for _, row in series.iterrows():
+                ax.annotate(f"N = {int(row['n_sites'])}", (row["dimension"], row["n_c"]),
+                            xytext=(4, -8), textcoords="offset points", fontsize=6,
+                            color="0.35")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"Hilbert-space dimension $K$")
+        ax.set_ylabel(r"critical training-set size $\varepsilon_c K$")
+        if ok.empty:
+            _empty_note(ax, "no critical εtrain could be determined\n(see the .critical table)")
+        else:
+            k = ok["dimension"].astype(float)
+            n = ok["n_c"].astype(float)
+            lo_k, hi_k = k.min() / 3, k.max() * 3
+            ax.set_xlim(lo_k, hi_k)
+            # reference: a fixed fraction (εc·K ∝ K) through the smallest cluster's points
+            first = ok[ok["dimension"] == ok["dimension"].min()]
+            ref = float(np.exp(np.mean(np.log(first["n_c"].astype(float)))))
+            xs = np.array([lo_k, hi_k])
+            ax.plot(xs, ref * xs / float(k.min()), color="0.5", lw=0.7, linestyle=":",
+                    label=r"$\propto K$ (fixed $\varepsilon_c$)", zorder=1)
+            ax.set_ylim(max(n.min() / 10, 0.5), max(n.max(), ref * hi_k / k.min()) * 3)
+            ax.legend(loc="upper left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- output
+def save_pdf(fig, path: str | os.PathLike) -> None:
+    """Write ``fig`` as a vector PDF to ``path`` atomically (temporary file, then rename)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
+                               suffix=".tmp.pdf")
+    os.close(fd)
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        with _styled():
+            fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

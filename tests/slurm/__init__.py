@@ -1,0 +1,1 @@
+"""Helpers that start a throw-away single-node Slurm for the workflow's SLURM tests."""

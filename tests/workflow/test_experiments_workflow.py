@@ -1,0 +1,374 @@
+"""The workflow's experiments end to end: the paper configuration's plan, the CI configuration
+run for real (every figure, tables with mean/SE/n, the report), bad experiment configs, and a
+training job killed with SIGKILL.  Helpers in helpers.py; the CI run is the session fixture
+``test_run`` (conftest.py)."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+import pytest
+import yaml
+
+from tests.workflow.helpers import (
+    CI_CONFIG,
+    DEFAULT_CONFIG,
+    REPO,
+    assert_ok,
+    job_counts,
+    make_workdir,
+    processes_in,
+    smk_env,
+    snakemake,
+    snakemake_cmd,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.workflow]
+
+FIGURE_RULES = {"clusters": "figure_clusters", "j2_sweep": "figure_j2_sweep",
+                "eps_sweep": "figure_eps_sweep", "scaling": "figure_scaling"}
+
+
+def expected_plan(config: dict, enabled_only: bool = True) -> dict:
+    """Jobs the config implies, computed independently of the workflow's own functions."""
+    runs, figures, aggregates = set(), {}, {}
+    for name, exp in config["experiments"].items():
+        if enabled_only and not exp.get("enabled", True):
+            continue
+        figures[name] = FIGURE_RULES[exp["kind"]]
+        if exp["kind"] == "clusters":
+            continue
+        aggregates[name] = ("aggregate_j2_sweep" if exp["kind"] == "j2_sweep"
+                            else "aggregate_eps_sweep")
+        if exp["kind"] == "j2_sweep":
+            eps_list = [exp.get("eps", 0.01)] + ([1.0] if exp.get("expressibility") else [])
+        else:
+            eps_list = exp["eps"]
+        for cluster in exp["clusters"]:
+            j2s = exp.get("j2") or config["ground_states"][cluster]["j2"]
+            for j2 in j2s:
+                for target in exp.get("targets", ["sign"]):
+                    for arch in exp.get("archs", ["dense2"]):
+                        for eps in eps_list:
+                            for seed in range(exp.get("seeds", 5)):
+                                runs.add((cluster, float(j2), target, arch, float(eps), seed))
+    return {"runs": runs, "figures": figures, "aggregates": aggregates}
+
+
+def count(rules: dict) -> dict:
+    out = {}
+    for rule in rules.values():
+        out[rule] = out.get(rule, 0) + 1
+    return out
+
+
+# ----------------------------------------------------------------------------- plan
+def test_dry_run_of_paper_config_lists_every_job_within_20_s(tmp_path):
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    workdir = make_workdir(tmp_path / "run", DEFAULT_CONFIG)
+    t0 = time.perf_counter()
+    proc = snakemake(workdir, "-n")
+    elapsed = time.perf_counter() - t0
+    assert_ok(proc)
+    assert elapsed < 20, f"dry run took {elapsed:.1f} s"
+    plan = expected_plan(config)
+    counts = job_counts(proc.stdout)
+    assert counts["train"] == len(plan["runs"]) > 2000
+    for rule, n in {**count(plan["figures"]), **count(plan["aggregates"])}.items():
+        assert counts[rule] == n, rule
+    # the paper's experiments are all there; the supplementary 30-site ones are off
+    assert set(plan["figures"]) == {"fig1", "fig2", "fig3", "fig4", "fig5"}
+    for name in plan["figures"]:
+        assert f"results/figures/{name}.pdf" in proc.stdout
+    assert "figS2" not in proc.stdout and "kagome_30" not in proc.stdout
+    # >= 5 seeds per point everywhere
+    assert all(exp.get("seeds", 5) >= 5 for exp in config["experiments"].values()
+               if exp["kind"] != "clusters")
+    # expressibility (εtrain = 1) of fig2 and a Fig. 3 run, with the hive-style run directory
+    assert "results/train/kagome_24/J2=0.5/sign/cnn/eps=1/seed=4/metrics.parquet" in proc.stdout
+    assert "results/train/kagome_24/J2=0.6/sign/dense2/eps=0.0001/seed=0/" in proc.stdout
+    # the main job (bin/main): Fig. 3 alone = 4 ground states, 200 trainings, 1 table, 1 figure
+    proc = snakemake(workdir, "-n", "results/figures/fig3.pdf")
+    assert_ok(proc)
+    assert job_counts(proc.stdout) == {"cluster": 1, "ground_state": 4, "train": 200,
+                                       "aggregate_eps_sweep": 1, "figure_eps_sweep": 1,
+                                       "total": 207}
+
+
+# ----------------------------------------------------------------------------- CI run
+def test_ci_run_produces_every_enabled_figure_as_vector_pdf(test_run):
+    config = yaml.safe_load(CI_CONFIG.read_text())
+    plan = expected_plan(config)
+    out = (test_run / "snakemake.out").read_text()
+    counts = job_counts(out)
+    assert counts["train"] == len(plan["runs"])
+    for name in plan["figures"]:
+        pdf = (test_run / f"results/figures/{name}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF")
+        assert b"/Subtype /Image" not in pdf          # vector: no embedded raster image
+        assert b"CreationDate" not in pdf             # reproducible bytes
+        assert (test_run / f"logs/figures/{name}.log").exists()
+        assert (test_run / f"results/benchmarks/figure/{name}.tsv").exists()
+    # the switched-off experiment was not built
+    assert not (test_run / "results/figures/figS3.pdf").exists()
+    assert sorted(p.stem for p in (test_run / "results/figures").glob("*.pdf")) == sorted(
+        plan["figures"])
+
+
+def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
+    from nqsgen.train import read_runs
+
+    metrics = read_runs(test_run / "results/train").to_pandas()
+    table = pd.read_parquet(test_run / "results/tables/fig2.parquet")
+    for column in ("experiment", "source", "cluster", "lattice", "n_sites", "dimension", "j2",
+                   "target", "arch", "eps_train", "expressibility", "n", "mean", "se", "std",
+                   "min", "max"):
+        assert column in table.columns
+    # square_10 and kagome_12, 2 J2 each, dense1 and cnn: 8 points of 2 seeds
+    assert len(table) == 8 and (table["n"] == 2).all() and (table["source"] == "train").all()
+    for row in table.itertuples():
+        runs = metrics[(metrics["cluster"] == row.cluster) & (metrics["j2"] == row.j2)
+                       & (metrics["arch"] == row.arch) & (metrics["target"] == row.target)
+                       & np.isclose(metrics["eps_train"], row.eps_train)]
+        values = runs["overlap"].to_numpy()
+        assert len(values) == 2
+        assert row.mean == pytest.approx(values.mean(), rel=1e-12, abs=1e-15)
+        assert row.se == pytest.approx(values.std(ddof=1) / math.sqrt(2), rel=1e-12,
+                                       abs=1e-15)
+    # expressibility points of figS2 are separate points at εtrain = 1
+    s2 = pd.read_parquet(test_run / "results/tables/figS2.parquet")
+    assert sorted(s2["eps_train"].unique()) == [0.2, 1.0]
+    assert (s2["expressibility"] == (s2["eps_train"] == 1.0)).all()
+
+    # fig5: critical εtrain per cluster; square_16 (K = 12870) switches on inside the grid
+    crit = pd.read_parquet(test_run / "results/tables/fig5.critical.parquet").set_index(
+        "cluster")
+    assert set(crit.index) == {"square_10", "square_16"}
+    sq16 = crit.loc["square_16"]
+    assert sq16["dimension"] == 12870 and sq16["n_points"] == 4 and sq16["n_runs"] == 8
+    assert bool(sq16["defined"]), sq16["message"]
+    assert 0.005 <= sq16["eps_c"] <= 0.2
+    assert sq16["eps_c_low"] <= sq16["eps_c"] <= sq16["eps_c_high"]
+    assert sq16["n_c"] == pytest.approx(sq16["eps_c"] * 12870)
+    # fig4: a transition row per target, with the kagome frustrated region attached
+    tr = pd.read_parquet(test_run / "results/tables/fig4.transitions.parquet")
+    assert sorted(tr["target"]) == ["amplitude", "sign"]
+    assert (tr["region_low"] == 0.51).all() and (tr["region_high"] == 1.82).all()
+
+
+def test_results_read_back_in_one_call(test_run):
+    from nqsgen.train import read_runs
+
+    config = yaml.safe_load(CI_CONFIG.read_text())
+    n_runs = len(expected_plan(config)["runs"])
+    # the plain call reads both files of every run, with the hive keys of the paths
+    dataset = pads.dataset(str(test_run / "results/train"), partitioning="hive")
+    assert len(dataset.files) == 2 * n_runs
+    table = dataset.to_table()
+    assert {"J2", "eps", "seed", "cluster", "epoch"} <= set(table.column_names)
+    curves = table.filter(table["epoch"].is_valid())
+    assert curves.num_rows >= n_runs                  # at least one epoch per run
+    # one metrics row per run: nqsgen.train.read_runs (one call, metrics files only)
+    metrics = read_runs(test_run / "results/train")
+    assert metrics.num_rows == n_runs
+    assert {"J2", "eps", "seed", "overlap", "overlap_se"} <= set(metrics.column_names)
+
+
+def test_plain_hive_call_has_the_metrics_columns(test_run):
+    table = pads.dataset(str(test_run / "results/train"), partitioning="hive").to_table()
+    assert "overlap" in table.column_names
+    metrics = table.filter(table["epoch"].is_null())
+    assert metrics.num_rows == len(expected_plan(yaml.safe_load(CI_CONFIG.read_text()))["runs"])
+
+
+def test_disabled_experiment_is_built_when_named(test_run):
+    proc = snakemake(test_run, "--cores", "2", "results/figures/figS3.pdf")
+    assert_ok(proc)
+    # its runs are fig5's: only the table and the figure are new
+    assert job_counts(proc.stdout) == {"aggregate_eps_sweep": 1, "figure_eps_sweep": 1,
+                                       "total": 2}
+    assert (test_run / "results/figures/figS3.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_vmc_row_is_read_from_the_vmc_stage_files(test_run, tmp_path):
+    """A j2_sweep with `vmc: true` reads results/vmc/{cluster}/J2={j2}/seed={seed}/
+    metrics.parquet (here written by hand, as the VMC stage's rule would) into its table."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    config = yaml.safe_load(CI_CONFIG.read_text())
+    config["experiments"] = {"figV": {"kind": "j2_sweep", "clusters": ["kagome_12"],
+                                      "eps": 0.2, "archs": ["dense1"], "seeds": 2,
+                                      "vmc": True}}
+    workdir = make_workdir(tmp_path / "run", config)
+    for sub in ("clusters", "ground_states", "train"):     # the CI run's results, mtimes kept
+        shutil.copytree(test_run / "results" / sub, workdir / "results" / sub)
+    truth = {}
+    for j2 in (0, 1):
+        for seed in (0, 1):
+            path = workdir / f"results/vmc/kagome_12/J2={j2}/seed={seed}/metrics.parquet"
+            path.parent.mkdir(parents=True)
+            truth[(j2, seed)] = 0.9 - 0.3 * j2 + 0.01 * seed
+            pq.write_table(pa.table({"overlap": [truth[(j2, seed)]], "energy": [-1.0]}), path)
+    proc = snakemake(workdir, "--cores", "2", "results/figures/figV.pdf")
+    assert_ok(proc)
+    assert job_counts(proc.stdout) == {"aggregate_j2_sweep": 1, "figure_j2_sweep": 1,
+                                       "total": 2}
+    table = pd.read_parquet(workdir / "results/tables/figV.parquet")
+    vmc = table[table["source"] == "vmc"].set_index("j2")
+    assert list(vmc.index) == [0.0, 1.0] and (vmc["n"] == 2).all()
+    assert vmc.loc[1.0, "mean"] == pytest.approx(0.605)
+    assert vmc.loc[1.0, "se"] == pytest.approx(0.005)
+    assert (vmc["lattice"] == "kagome").all() and (vmc["dimension"] == 924).all()
+    assert len(table[table["source"] == "train"]) == 2
+    assert (workdir / "results/figures/figV.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_report_shows_every_figure_with_its_caption(test_run):
+    report = test_run / "report.html"
+    proc = snakemake(test_run, "--report", str(report))
+    assert_ok(proc)
+    html = report.read_text(errors="replace")
+    config = yaml.safe_load(CI_CONFIG.read_text())
+    for name in expected_plan(config)["figures"]:
+        assert f"{name}.pdf" in html
+    for snippet in ("generalisation vs frustration", "generalisation vs training-set size",
+                    "scaling of the critical training-set size", "the periodic clusters",
+                    "Westerhout"):
+        assert snippet in html, snippet
+
+
+# ----------------------------------------------------------------------------- bad configs
+BASE = {"ground_states": {"square_10": {"j2": [0.0]}}}
+
+
+def _exp(**kwargs):
+    exp = {"kind": "eps_sweep", "clusters": ["square_10"], "j2": [0.0], "eps": [0.1, 0.5]}
+    exp.update(kwargs)
+    return {**BASE, "experiments": {"figX": exp}}
+
+
+BAD_EXPERIMENTS = {
+    "unknown cluster": (_exp(clusters=["square_99"]),
+                        "config error: experiments.figX.clusters: unknown cluster 'square_99'"),
+    "eps zero": (_exp(eps=[0.0, 0.5]),
+                 "config error: experiments.figX.eps.0: 0.0 is outside (0, 1]"),
+    "eps above one": ({**BASE, "experiments": {"figX": {"kind": "j2_sweep",
+                                                         "clusters": ["square_10"],
+                                                         "eps": 1.5}}},
+                      "config error: experiments.figX.eps: 1.5 is outside (0, 1]"),
+    "eps as string": (_exp(eps=["1e-4"]),
+                      "config error: experiments.figX.eps.0: '1e-4' is a string, not a number"),
+    "empty J2 list": (_exp(j2=[]), "config error: experiments.figX.j2: must not be empty"),
+    "unknown architecture": (_exp(archs=["dense3"]),
+                             "config error: experiments.figX.archs.0: 'dense3' is not one of"),
+    "misspelled key": (_exp(seed=3),
+                       "config error: experiments.figX.seed: unknown key (allowed: archs, "
+                       "clusters, description, enabled, eps, j2, kind, seeds, targets)"),
+    "unknown kind": (_exp(kind="sweep"),
+                     "config error: experiments.figX.kind: 'sweep' is not one of"),
+    "misspelled train key": ({**BASE, "train": {"max_epoch": 3}},
+                             "config error: train.max_epoch: unknown key (allowed:"),
+    "J2 grid missing": ({"experiments": {"figX": {"kind": "j2_sweep",
+                                                  "clusters": ["kagome_12"]}}},
+                        "config error: experiments.figX.j2: not given, and cluster kagome_12 "
+                        "has no ground_states entry"),
+    "unknown lattice": ({"clusters": {"mine": {"lattice": "honeycomb",
+                                               "supercell": [[4, 0], [0, 4]]}}},
+                        "config error: clusters.mine.lattice: 'honeycomb' is not one of"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_experiment_runs(tmp_path_factory):
+    workdirs = {case: make_workdir(tmp_path_factory.mktemp("bad") / "run", config)
+                for case, (config, _) in BAD_EXPERIMENTS.items()}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        procs = {case: pool.submit(snakemake, workdir, "--cores", "1")
+                 for case, workdir in workdirs.items()}
+        return {case: (workdirs[case], future.result()) for case, future in procs.items()}
+
+
+@pytest.mark.parametrize("case", list(BAD_EXPERIMENTS))
+def test_bad_experiment_config_fails_before_any_job_with_one_line(bad_experiment_runs, case):
+    workdir, proc = bad_experiment_runs[case]
+    lines = [line for line in proc.stdout.splitlines()
+             if line.strip() and not line.startswith("Using workflow specific profile")]
+    assert proc.returncode != 0
+    assert len(lines) == 1, proc.stdout
+    assert lines[0].startswith(BAD_EXPERIMENTS[case][1]), proc.stdout
+    assert "Traceback" not in proc.stdout
+    assert not (workdir / "results").exists()
+
+
+# ----------------------------------------------------------------------------- kill -9
+def test_killed_training_leaves_no_complete_looking_output_and_reruns(tmp_path):
+    # square_16 (K = 12870) at εtrain = 0.5: a few seconds of training to kill in the middle
+    config = {"ground_states": {"square_16": {"j2": [0.0], "solver": "scipy"}},
+              "train": {"max_epochs": 40, "patience": 40, "batch_size": 32, "width": 16},
+              "experiments": {"k": {"kind": "eps_sweep", "clusters": ["square_16"],
+                                    "j2": [0.0], "eps": [0.5], "archs": ["dense1"],
+                                    "seeds": 1}}}
+    workdir = make_workdir(tmp_path / "run", config).resolve()
+    run = workdir / "results/train/square_16/J2=0/sign/dense1/eps=0.5/seed=0"
+    log = workdir / "logs/train/square_16/J2=0/sign/dense1/eps=0.5/seed=0.log"
+    target = "results/tables/k.parquet"
+    with open(tmp_path / "first.out", "w") as sink:
+        proc = subprocess.Popen(snakemake_cmd(workdir, "--cores", "2", target), cwd=REPO,
+                                env=smk_env(), stdout=sink, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            wait_for(lambda: log.exists() and "epoch    1" in log.read_text(), 180,
+                     "the training to start its epochs")
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    try:
+        wait_for(lambda: not processes_in(workdir), 20, "the job's processes to exit")
+    finally:
+        for pid in processes_in(workdir):
+            os.kill(pid, signal.SIGKILL)
+    assert not (run / "metrics.parquet").exists()
+    assert not (workdir / target).exists()
+    # as if the stage had been killed while writing its files
+    stale = run.parent / ".seed=0.tmp-deadbeef"
+    stale.mkdir(parents=True)
+    (stale / "metrics.parquet").write_bytes(b"partial")
+
+    assert_ok(snakemake(workdir, "--unlock"))
+    proc = snakemake(workdir, "--cores", "2", target)
+    assert_ok(proc)
+    counts = job_counts(proc.stdout)
+    assert counts["train"] == 1 and "ground_state" not in counts   # the solve was complete
+    table = pd.read_parquet(workdir / target)
+    assert len(table) == 1 and table["n"].iloc[0] == 1
+    assert not stale.exists()
+    assert not list(run.parent.glob(".seed=0.*"))
+
+
+def test_lint_and_ruff_are_clean(tmp_path):
+    workdir = make_workdir(tmp_path / "run", CI_CONFIG)
+    proc = snakemake(workdir, "--lint")
+    assert_ok(proc)
+    assert "Lints for" not in proc.stdout
+    ruff = Path(sys.executable).parent / "ruff"
+    if not ruff.exists():
+        pytest.skip("ruff is not installed in this environment")
+    result = subprocess.run([str(ruff), "check", "."], cwd=REPO, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"All checks passed", result.stdout)
