@@ -36,7 +36,7 @@ rule all:
 include: "workflow/rules/clusters.smk"
 include: "workflow/rules/ground_states.smk"
 include: "workflow/rules/train.smk"
-# The VMC stage adds its rule file here (include: "workflow/rules/vmc.smk"); a j2_sweep
-# experiment with `vmc: true` reads its results/vmc/{cluster}/J2={j2}/seed={seed}/metrics.parquet.
+# A j2_sweep experiment with `vmc: true` reads results/vmc/{cluster}/J2={j2}/seed={seed}/metrics.parquet.
+include: "workflow/rules/vmc.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"

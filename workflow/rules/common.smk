@@ -343,6 +343,70 @@ def train_runtime(wildcards, attempt):
     return config["train"]["runtime"] * attempt
 
 
+# ----------------------------------------------------------------------------- vmc
+# Stage flags of python -m nqsgen.vmc that the config's `vmc:` section may set.
+VMC_FLAGS = ("sampler", "iterations", "samples", "chains", "sweep_size", "burn_in",
+             "initial_burn_in", "final_samples", "width", "phase_width", "activation", "dtype",
+             "lr", "lr_decay", "lr_min", "shift", "shift_decay", "shift_min", "sr_solver",
+             "cg_max_iterations", "cg_tol", "checkpoint_every", "exact_max_states")
+# The stage's defaults where the memory estimate needs them.
+VMC_DEFAULTS = {"sampler": "metropolis", "samples": 1024, "chains": 128, "width": 64}
+
+
+def vmc_dir(cluster, j2, seed):
+    """results/vmc/{cluster}/J2={j2:g}/seed={seed}."""
+    return f"results/vmc/{cluster}/{j2_dirname(j2)}/seed={int(seed)}"
+
+
+def vmc_input(wildcards):
+    """The ground state's completion marker and the cluster spec (for user clusters)."""
+    ground_state_settings(wildcards)  # rejects unknown clusters and non-canonical J2 early
+    return {
+        "ground_state": f"{ground_state_dir(wildcards.cluster, float(wildcards.j2))}/metadata.json",
+        "spec": f"results/clusters/{wildcards.cluster}.spec.yaml",
+    }
+
+
+def vmc_options(wildcards):
+    """Hyper-parameter flags from config['vmc'] (a params value: editing one reruns)."""
+    settings = config["vmc"]
+    return " ".join(
+        f"--{key.replace('_', '-')} {settings[key]}" for key in VMC_FLAGS if key in settings
+    )
+
+
+def vmc_threads(wildcards):
+    return config["vmc"]["threads"]
+
+
+def vmc_gpus(wildcards):
+    return config["vmc"]["gpus"]
+
+
+def vmc_mem_mb(wildcards, attempt):
+    """The config's vmc.mem_mb, or 2 GB plus 32 bytes per basis state (log ψ of the whole
+    basis for the exact energy, the streamed ground state) plus twice the per-sample Jacobian
+    (rows × parameters × 8 bytes; rows = samples, or K for the exact sampler); times the
+    attempt number."""
+    settings = {**VMC_DEFAULTS, **config["vmc"]}
+    if "mem_mb" in settings:
+        return settings["mem_mb"] * attempt
+    n_sites = get_cluster_object(check_cluster_wildcard(wildcards)).n_sites
+    dimension = SzBasis(n_sites).dimension
+    width = settings["width"]
+    phase = settings.get("phase_width", width)
+    params = sum(n_sites * w + 2 * w + w * w + w + 1 for w in (width, phase))
+    chains = settings["chains"]
+    rows = dimension if settings["sampler"] == "exact" else -(-settings["samples"] // chains) * chains
+    return (2000 + math.ceil((32 * dimension + 16 * rows * params) / 2**20)) * attempt
+
+
+def vmc_runtime(wildcards, attempt):
+    """Wall-time limit in minutes, times the attempt number (a retry resumes from the
+    stage's checkpoint)."""
+    return config["vmc"]["runtime"] * attempt
+
+
 # ----------------------------------------------------------------------------- experiments
 # An experiment (config `experiments`, schema $defs/experiment) is one figure,
 # results/figures/{experiment}.pdf; its `kind` selects the rules that build it:
