@@ -127,6 +127,33 @@ def publish_directory(tmp: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def write_run_tables(out_dir, tables: dict) -> None:
+    """Publish a run directory of parquet files (``{file name: pyarrow.Table}``) atomically.
+
+    All tables are written with one unified schema (columns a table lacks are null), so that
+    ``pyarrow.dataset.dataset(root, partitioning="hive")`` reads every file of every run in one
+    call.  The files go into a temporary sibling that replaces ``out_dir`` when complete.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    schema = pa.unify_schemas([t.schema for t in tables.values()])
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        for name, table in tables.items():
+            pq.write_table(_conform(table, schema), tmp / name)
+        publish_directory(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with every column of ``schema`` (absent ones as nulls), in schema order."""
+    columns = [table.column(f.name) if f.name in table.column_names
+               else pa.nulls(table.num_rows, f.type) for f in schema]
+    return pa.table(columns, schema=schema)
+
+
 class GroundState:
     """A stored ground state (read side).  Open with :meth:`open`.
 

@@ -50,16 +50,13 @@ import datetime as _dt
 import logging
 import math
 import platform
-import shutil
 import sys
 import time
-import uuid
 from importlib import metadata as _pkg_metadata
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import torch
 
 from nqsgen.clusters import get_cluster
@@ -75,7 +72,7 @@ from nqsgen.devices import describe, resolve_device, set_threads
 from nqsgen.errors import ConfigError, NqsgenError
 from nqsgen.models import ModelConfig, Predictor, build_model, count_parameters
 from nqsgen.overlaps import test_overlap
-from nqsgen.storage import GroundState, j2_dirname, publish_directory
+from nqsgen.storage import GroundState, j2_dirname, write_run_tables
 from nqsgen.training import TrainConfig, fit
 
 log = logging.getLogger("nqsgen.train")
@@ -315,28 +312,9 @@ def curves_table(args, curves: list[dict]) -> pa.Table:
 
 
 def write_outputs(out_dir: Path, metrics: dict, curves: pa.Table) -> None:
-    """Write metrics.parquet and curves.parquet into a temporary sibling, then rename it to
-    ``out_dir`` (an existing run directory is replaced)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
-        metrics_table = _table({k: [v] for k, v in metrics.items()})
-        # One schema for both files, so that pyarrow.dataset.dataset("results/train",
-        # partitioning="hive") reads every run in one call (metrics rows: epoch is null).
-        schema = pa.unify_schemas([metrics_table.schema, curves.schema])
-        pq.write_table(_conform(metrics_table, schema), tmp / "metrics.parquet")
-        pq.write_table(_conform(curves, schema), tmp / "curves.parquet")
-        publish_directory(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with every column of ``schema`` (absent ones as nulls), in schema order."""
-    columns = [table.column(f.name) if f.name in table.column_names
-               else pa.nulls(table.num_rows, f.type) for f in schema]
-    return pa.table(columns, schema=schema)
+    """Publish ``metrics.parquet`` (one row) and ``curves.parquet`` atomically (one schema)."""
+    write_run_tables(out_dir, {"metrics.parquet": _table({k: [v] for k, v in metrics.items()}),
+                              "curves.parquet": curves})
 
 
 def setup_logging() -> None:

@@ -57,19 +57,15 @@ import argparse
 import datetime as _dt
 import logging
 import math
-import os
 import platform
-import shutil
 import sys
 import time
-import uuid
 from importlib import metadata as _pkg_metadata
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import torch
 
 from nqsgen.clusters import get_cluster
@@ -77,7 +73,7 @@ from nqsgen.config import load_cluster_specs
 from nqsgen.devices import describe, resolve_device, set_threads
 from nqsgen.errors import ConfigError, NqsgenError
 from nqsgen.hamiltonian import Heisenberg
-from nqsgen.storage import j2_dirname
+from nqsgen.storage import j2_dirname, write_run_tables
 from nqsgen.train import open_ground_state, setup_logging
 from nqsgen.vmc import checkpoint as ckpt
 from nqsgen.vmc.observables import exact_energy, exact_overlaps
@@ -438,13 +434,6 @@ def _table(columns: dict) -> pa.Table:
                      for k, v in columns.items()})
 
 
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with every column of ``schema`` (absent ones as nulls), in schema order."""
-    columns = [table.column(f.name) if f.name in table.column_names
-               else pa.nulls(table.num_rows, f.type) for f in schema]
-    return pa.table(columns, schema=schema)
-
-
 def trajectory_table(args, trajectory: list[dict]) -> pa.Table:
     ident = {"cluster": args.cluster, "j2": args.j2, "seed": args.seed}
     columns = {k: [v] * len(trajectory) for k, v in ident.items()}
@@ -453,27 +442,9 @@ def trajectory_table(args, trajectory: list[dict]) -> pa.Table:
 
 
 def write_outputs(out_dir: Path, metrics: dict, trajectory: pa.Table) -> None:
-    """Write metrics.parquet and trajectory.parquet into a temporary sibling, then rename it to
-    ``out_dir`` (an existing run directory is replaced)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
-        metrics_table = _table({k: [v] for k, v in metrics.items()})
-        # One schema for both files, so that pyarrow.dataset.dataset("results/vmc",
-        # partitioning="hive") reads every column of every run in one call.
-        schema = pa.unify_schemas([metrics_table.schema, trajectory.schema])
-        pq.write_table(_conform(metrics_table, schema), tmp / "metrics.parquet")
-        pq.write_table(_conform(trajectory, schema), tmp / "trajectory.parquet")
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-            os.rename(out_dir, old)
-        os.rename(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Publish ``metrics.parquet`` (one row) and ``trajectory.parquet`` atomically (one schema)."""
+    write_run_tables(out_dir, {"metrics.parquet": _table({k: [v] for k, v in metrics.items()}),
+                              "trajectory.parquet": trajectory})
 
 
 def main(argv=None) -> int:
