@@ -27,6 +27,7 @@ import numba
 
 from nqsgen import eigensolvers
 from nqsgen.basis import SzBasis
+from nqsgen.cli import OneLineParser
 from nqsgen.clusters import get_cluster
 from nqsgen.config import load_cluster_specs
 from nqsgen.errors import ConfigError, NqsgenError, SolverError
@@ -40,7 +41,7 @@ VERSIONED_PACKAGES = ("numpy", "scipy", "numba", "mpi4py", "petsc4py", "slepc4py
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m nqsgen.ground_state", description=__doc__,
+    p = OneLineParser(prog="python -m nqsgen.ground_state", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cluster", required=True, help="cluster name (catalogue or --config)")
     p.add_argument("--j2", required=True, type=float, help="J2/J1")
@@ -229,10 +230,9 @@ def main(argv=None) -> int:
     from mpi4py import MPI
 
     comm = MPI.COMM_WORLD
-    args = parse_args(argv)
     setup_logging(comm.rank)
     try:
-        run(args, comm)
+        run(parse_args(argv), comm)
     except NqsgenError as exc:
         if comm.rank == 0:
             print(f"error: {exc}", file=sys.stderr)

@@ -59,6 +59,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import torch
 
+from nqsgen.cli import OneLineParser
 from nqsgen.clusters import get_cluster
 from nqsgen.config import load_cluster_specs
 from nqsgen.datasets import (
@@ -103,13 +104,8 @@ METRIC_COLUMNS = (
 )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of usage + message
-        raise ConfigError(message)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    p = _Parser(prog="python -m nqsgen.train", description=__doc__,
+    p = OneLineParser(prog="python -m nqsgen.train", description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
     a("--cluster", required=True, help="cluster name (catalogue or --config)")
