@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOL = 1e-11  # solver tolerance (relative residual), a margin below RESIDUAL_TOL
 RESIDUAL_TOL = 1e-10  # independently verified ‖Hψ − Eψ‖ / |E|
 ASSEMBLY_CHUNK_ROWS = 1 << 18
+DENSE_MAX = 1000  # scipy path: matrices up to this dimension are diagonalised densely
 
 
 @dataclass
@@ -73,13 +74,15 @@ def start_vector(lo: int, hi: int) -> np.ndarray:
     return out
 
 
-def fix_global_sign(vector: np.ndarray, row_lo: int, comm=None) -> np.ndarray:
+def fix_global_sign(vector: np.ndarray, row_lo: int, comm=None,
+                    weights: np.ndarray | None = None) -> np.ndarray:
     """Make the largest-|ψ| amplitude positive; ties (within 1e-9 relative) go to the lowest index.
 
     ``vector`` is this rank's slice starting at global row ``row_lo``; returns the slice
-    multiplied by the global sign (±1), identical on every rank count.
+    multiplied by the global sign (±1), identical on every rank count.  ``weights`` (same
+    length) scale the magnitudes compared (|vector|·weights), e.g. 1/√|orbit|.
     """
-    absval = np.abs(vector)
+    absval = np.abs(vector) if weights is None else np.abs(vector) * weights
     local_max = float(absval.max()) if len(vector) else 0.0
     global_max = comm.allreduce(local_max, op=_mpi_op("MAX")) if comm else local_max
     candidates = np.flatnonzero(absval >= global_max * (1 - 1e-9))
@@ -118,13 +121,20 @@ def memory_estimate(hamiltonian: Heisenberg, basis: SzBasis, n_ranks: int, ncv: 
 def check_memory(estimate: dict, available_bytes: float, what: str) -> None:
     """Refuse (SolverError) when the estimated total exceeds ``available_bytes``."""
     gb = 1e9
-    if estimate["bytes_total"] > available_bytes:
-        raise SolverError(
-            f"{what}: the full Sz=0 sector (K={estimate['dimension']:,}, "
-            f"nnz={estimate['nnz']:,}) needs {estimate['bytes_total'] / gb:.1f} GB "
-            f"({estimate['bytes_per_rank'] / gb:.1f} GB per rank on {estimate['ranks']} ranks) "
-            f"but only {available_bytes / gb:.1f} GB are available; use lattice symmetries "
-            "(symmetries: full) or more ranks on more nodes")
+    if estimate["bytes_total"] <= available_bytes:
+        return
+    if "group_order" in estimate:
+        what_basis = (f"the symmetric basis (~{estimate['dimension']:,} representatives, "
+                      f"|G|={estimate['group_order']}, nnz~{estimate['nnz']:,})")
+        advice = "use more ranks on more nodes"
+    else:
+        what_basis = (f"the full Sz=0 sector (K={estimate['dimension']:,}, "
+                      f"nnz={estimate['nnz']:,})")
+        advice = "use lattice symmetries (symmetries: full) or more ranks on more nodes"
+    raise SolverError(
+        f"{what}: {what_basis} needs {estimate['bytes_total'] / gb:.1f} GB "
+        f"({estimate['bytes_per_rank'] / gb:.1f} GB per rank on {estimate['ranks']} ranks) "
+        f"but only {available_bytes / gb:.1f} GB are available; {advice}")
 
 
 # --------------------------------------------------------------------------- scipy
@@ -132,12 +142,21 @@ def solve_scipy(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TO
                 max_iterations: int | None = None,
                 residual_tol: float = RESIDUAL_TOL) -> EigenResult:
     """Single-process cross-check: scipy CSR + ARPACK ``eigsh`` (two smallest eigenvalues)."""
-    import scipy.sparse.linalg as sla
-
     t0 = time.perf_counter()
     matrix = hamiltonian.csr(basis)
-    t_assembly = time.perf_counter() - t0
-    log.info("scipy: assembled K=%d, nnz=%d in %.2f s", basis.dimension, matrix.nnz, t_assembly)
+    return solve_scipy_matrix(matrix, time.perf_counter() - t0, tol, max_iterations,
+                              residual_tol)
+
+
+def solve_scipy_matrix(matrix, t_assembly: float = 0.0, tol: float = DEFAULT_TOL,
+                       max_iterations: int | None = None, residual_tol: float = RESIDUAL_TOL,
+                       sign_weights: np.ndarray | None = None) -> EigenResult:
+    """:func:`solve_scipy` for an assembled symmetric scipy matrix (any basis)."""
+    import scipy.sparse.linalg as sla
+
+    dimension = matrix.shape[0]
+    log.info("scipy: assembled dimension %d, nnz=%d in %.2f s", dimension, matrix.nnz,
+             t_assembly)
     counter = {"matvecs": 0, "time": 0.0, "t0": time.perf_counter()}
 
     def matvec(x):
@@ -152,28 +171,28 @@ def solve_scipy(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TO
 
     op = sla.LinearOperator(matrix.shape, matvec=matvec, dtype=np.float64)
     t1 = time.perf_counter()
-    k = min(2, basis.dimension - 1)
+    k = min(2, dimension - 1)
     try:
-        if basis.dimension <= 2:
+        if dimension <= DENSE_MAX:
             dense = matrix.toarray()
             values, vectors = np.linalg.eigh(dense)
         else:
             values, vectors = sla.eigsh(op, k=k, which="SA", tol=tol,
-                                        ncv=min(basis.dimension, 24),
-                                        v0=start_vector(0, basis.dimension),
+                                        ncv=min(dimension, 24),
+                                        v0=start_vector(0, dimension),
                                         maxiter=max_iterations)
     except sla.ArpackNoConvergence as exc:
         raise SolverError(f"scipy eigsh did not converge ({exc.args[0]})") from None
     t_solve = time.perf_counter() - t1
     order = np.argsort(values)
     values, vectors = values[order], vectors[:, order]
-    psi = fix_global_sign(vectors[:, 0] / np.linalg.norm(vectors[:, 0]), 0)
+    psi = fix_global_sign(vectors[:, 0] / np.linalg.norm(vectors[:, 0]), 0, None, sign_weights)
     t2 = time.perf_counter()
     residual = np.linalg.norm(matrix @ psi - values[0] * psi) / abs(values[0])
     t_res = time.perf_counter() - t2
     _check_residual(residual, residual_tol, "scipy")
     energies = values[:2] if len(values) > 1 else np.array([values[0], np.nan])
-    return EigenResult(energies, psi, 0, basis.dimension, float(residual), "scipy",
+    return EigenResult(energies, psi, 0, dimension, float(residual), "scipy",
                        iterations=counter["matvecs"], matvecs=counter["matvecs"] + 1,
                        timings={"assembly": t_assembly, "solve": t_solve,
                                 "matvec": counter["time"], "residual": t_res},
@@ -200,21 +219,51 @@ def _petsc():
     return PETSc, SLEPc
 
 
+class FullSectorOperator:
+    """H in the full Sz basis as a source of CSR rows for :func:`assemble_operator`."""
+
+    def __init__(self, hamiltonian: Heisenberg, basis: SzBasis):
+        self.hamiltonian = hamiltonian
+        self.basis = basis
+        self.dimension = basis.dimension
+
+    def local_rows(self, lo: int, hi: int):
+        """``(nnz, nnz_in_diagonal_block, blocks)`` for rows [lo, hi): exact counts first (a
+        cheap pass), then the rows chunk by chunk (a generator)."""
+        nnz, inside = self.hamiltonian.row_counts(self.basis, lo, hi)
+
+        def blocks():
+            for start in range(lo, hi, ASSEMBLY_CHUNK_ROWS):
+                stop = min(start + ASSEMBLY_CHUNK_ROWS, hi)
+                yield self.hamiltonian.rows(self.basis, start, stop,
+                                            counts=nnz[start - lo:stop - lo])
+
+        return nnz, inside, blocks()
+
+
 def assemble_petsc(hamiltonian: Heisenberg, basis: SzBasis, comm):
-    """PETSc MPIAIJ matrix; each rank generates only its own rows, exact preallocation."""
+    """PETSc MPIAIJ matrix of H in the full sector (see :func:`assemble_operator`)."""
+    return assemble_operator(FullSectorOperator(hamiltonian, basis), comm)
+
+
+def assemble_operator(operator, comm):
+    """PETSc MPIAIJ matrix; each rank generates only its own rows, exact preallocation.
+
+    ``operator`` has ``dimension`` and ``local_rows(lo, hi) -> (nnz, inside, blocks)``.
+    """
     PETSc, _ = _petsc()
-    lo, hi = row_partition(basis.dimension, comm.size, comm.rank)
-    nnz, inside = hamiltonian.row_counts(basis, lo, hi)
+    dim = operator.dimension
+    lo, hi = row_partition(dim, comm.size, comm.rank)
+    nnz, inside, blocks = operator.local_rows(lo, hi)
     mat = PETSc.Mat().create(comm=PETSc.COMM_WORLD)
-    mat.setSizes(((hi - lo, basis.dimension), (hi - lo, basis.dimension)))
+    mat.setSizes(((hi - lo, dim), (hi - lo, dim)))
     mat.setType(PETSc.Mat.Type.AIJ)
     mat.setPreallocationNNZ((inside.astype(PETSc.IntType), (nnz - inside).astype(PETSc.IntType)))
     mat.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
     mat.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-    for start in range(lo, hi, ASSEMBLY_CHUNK_ROWS):
-        stop = min(start + ASSEMBLY_CHUNK_ROWS, hi)
-        block = hamiltonian.rows(basis, start, stop, counts=nnz[start - lo:stop - lo])
-        rows = np.arange(start, stop, dtype=PETSc.IntType)
+    for block in blocks:
+        n_rows = len(block.indptr) - 1
+        rows = np.arange(block.row_lo, block.row_lo + n_rows, dtype=PETSc.IntType)
         _set_rows(mat, rows, block)
     mat.assemble()
     return mat, lo, hi
@@ -230,10 +279,23 @@ def _set_rows(mat, rows, block) -> None:
 def solve_slepc(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TOL,
                 max_iterations: int | None = None, ncv: int | None = None,
                 residual_tol: float = RESIDUAL_TOL) -> EigenResult:
-    """MPI-parallel Krylov–Schur (SLEPc) for the two smallest eigenvalues.
+    """MPI-parallel Krylov–Schur (SLEPc) for the two smallest eigenvalues in the full sector.
 
     Collective over ``MPI.COMM_WORLD``; returns this rank's rows of the ground state.
     ``max_iterations`` caps the Krylov–Schur restarts; not converging raises SolverError.
+    """
+    return solve_operator(FullSectorOperator(hamiltonian, basis), tol=tol,
+                          max_iterations=max_iterations, ncv=ncv, residual_tol=residual_tol)
+
+
+def solve_operator(operator, tol: float = DEFAULT_TOL, max_iterations: int | None = None,
+                   ncv: int | None = None, residual_tol: float = RESIDUAL_TOL,
+                   sign_weights=None) -> EigenResult:
+    """:func:`solve_slepc` for any row source (see :func:`assemble_operator`).
+
+    ``sign_weights(lo, hi)`` (optional) gives the factor by which a coefficient is compared
+    when the global sign is fixed (1/√|orbit| in a symmetric basis, so that the convention
+    refers to full-basis amplitudes).
     """
     from mpi4py import MPI
 
@@ -241,11 +303,12 @@ def solve_slepc(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TO
     comm = MPI.COMM_WORLD
     PETSc.Log.begin()
     t0 = time.perf_counter()
-    mat, lo, hi = assemble_petsc(hamiltonian, basis, comm)
+    dim = operator.dimension
+    mat, lo, hi = assemble_operator(operator, comm)
     t_assembly = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
     info = mat.getInfo(PETSc.Mat.InfoType.GLOBAL_SUM)
     nnz = int(info["nz_used"])
-    log.info("slepc: assembled K=%d, nnz=%d on %d ranks in %.2f s", basis.dimension, nnz,
+    log.info("slepc: assembled dimension %d, nnz=%d on %d ranks in %.2f s", dim, nnz,
              comm.size, t_assembly)
 
     eps = SLEPc.EPS().create(comm=PETSc.COMM_WORLD)
@@ -280,7 +343,8 @@ def solve_slepc(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TO
     e0 = eps.getEigenpair(_lowest_index(eps), vr).real
     psi = vr.getArray().copy()
     norm = np.sqrt(comm.allreduce(float(psi @ psi)))
-    psi = fix_global_sign(psi / norm, lo, comm)
+    weights = sign_weights(lo, hi) if sign_weights is not None else None
+    psi = fix_global_sign(psi / norm, lo, comm, weights)
     mult = PETSc.Log.Event("MatMult").getPerfInfo()
 
     t2 = time.perf_counter()

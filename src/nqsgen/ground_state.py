@@ -33,9 +33,12 @@ from nqsgen.config import load_cluster_specs
 from nqsgen.errors import ConfigError, NqsgenError, SolverError
 from nqsgen.hamiltonian import Heisenberg
 from nqsgen.storage import DEFAULT_SHARD_ROWS, write_ground_state
+from nqsgen.symmetry import SYMMETRIES, cluster_group, solve_sectors
+from nqsgen.symmetry import memory_estimate as symmetric_memory_estimate
 
 log = logging.getLogger("nqsgen.ground_state")
 
+AUTO_SYMMETRIES_FROM = 30  # --symmetries auto: full from this many sites on
 DEGENERACY_TOL = 1e-8  # relative gap (E1 - E0) / |E0| below which the ground state is flagged
 VERSIONED_PACKAGES = ("numpy", "scipy", "numba", "mpi4py", "petsc4py", "slepc4py", "pyarrow")
 
@@ -59,6 +62,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="memory per node the solve may use (default: what the node has free)")
     p.add_argument("--threads", type=int, default=None,
                    help="compiled-kernel threads per rank (default: cores / ranks on the node)")
+    p.add_argument("--symmetries", choices=("auto", *SYMMETRIES), default="auto",
+                   help="none: the full Sz=0 sector; translations; full: space group and spin "
+                        "inversion (auto: full from 30 sites on, else none)")
+    p.add_argument("--sectors", default="all",
+                   help="symmetric solves: the sectors to scan, 'all' (default), 'trivial', or "
+                        "comma-separated labels/indices as listed in the log")
     return p.parse_args(argv)
 
 
@@ -79,19 +88,18 @@ def _node_comm(comm):
     return comm.Split_type(MPI.COMM_TYPE_SHARED)
 
 
-def check_memory(hamiltonian, basis, comm, what, limit_gb=None, ncv=None) -> dict:
+def check_memory(estimate: dict, comm, what, limit_gb=None) -> dict:
     """Print the estimate and refuse (collectively) when the ranks of a node do not fit."""
     import psutil
 
-    estimate = eigensolvers.memory_estimate(hamiltonian, basis, comm.size, ncv=ncv or 24)
     node = _node_comm(comm)
     available = limit_gb * 1e9 if limit_gb else psutil.virtual_memory().available
     available = node.bcast(available, root=0)
     node_estimate = dict(estimate, ranks=node.size,
                          bytes_total=estimate["bytes_per_rank"] * node.size)
-    log.info("memory estimate: K=%d, nnz=%d; per rank %.2f GB (matrix %.2f GB, vectors %.2f GB);"
-             " %d ranks on this node need %.2f GB of %.2f GB available", estimate["dimension"],
-             estimate["nnz"], estimate["bytes_per_rank"] / 1e9,
+    log.info("memory estimate: dimension %d, nnz=%d; per rank %.2f GB (matrix %.2f GB, "
+             "vectors %.2f GB); %d ranks on this node need %.2f GB of %.2f GB available",
+             estimate["dimension"], estimate["nnz"], estimate["bytes_per_rank"] / 1e9,
              estimate["matrix_bytes_per_rank"] / 1e9, estimate["vector_bytes_per_rank"] / 1e9,
              node.size, node_estimate["bytes_total"] / 1e9, available / 1e9)
     error = None
@@ -124,8 +132,8 @@ def package_versions() -> dict:
     return versions
 
 
-def build_metadata(cluster, args, basis, result, comm, wall, estimate) -> dict:
-    e0, e1 = (float(x) for x in result.energies)
+def build_metadata(cluster, args, basis, result, comm, wall, estimate, energies) -> dict:
+    e0, e1 = (float(x) for x in energies)
     n = cluster.n_sites
     gap = e1 - e0
     degenerate = bool(math.isfinite(gap) and gap <= DEGENERACY_TOL * abs(e0))
@@ -155,8 +163,6 @@ def build_metadata(cluster, args, basis, result, comm, wall, estimate) -> dict:
         "solver_tol": args.tol,
         "dimension": basis.dimension,
         "nnz": result.nnz,
-        "symmetries": "none",
-        "sector": {"sz": 0, "symmetries": "none"},
         "sign_convention": "largest |amplitude| positive; ties (1e-9 relative) to the lowest state",
         "solver": result.solver,
         "eps_type": "krylovschur" if result.solver == "slepc" else "arpack",
@@ -183,32 +189,95 @@ def run(args: argparse.Namespace, comm) -> dict | None:
     if args.solver == "scipy" and comm.size > 1:
         raise ConfigError("--solver scipy is single-process; use --solver slepc under mpiexec")
     _set_threads(args.threads, comm)
-    basis = SzBasis(cluster.n_sites)
+    symmetries = resolve_symmetries(args.symmetries, cluster.n_sites)
     hamiltonian = Heisenberg.from_cluster(cluster, j2=args.j2, j1=args.j1)
-    log.info("%s (N=%d, %s), J2/J1=%g: K=%d, %s on %d rank(s)", cluster.name, cluster.n_sites,
-             cluster.lattice.name, args.j2, basis.dimension, args.solver, comm.size)
-    estimate = check_memory(hamiltonian, basis, comm, f"{cluster.name} J2={args.j2:g}",
-                            args.memory_limit_gb, args.ncv)
+    what = f"{cluster.name} J2={args.j2:g}"
+    if symmetries == "none":
+        solved = _solve_full(args, cluster, hamiltonian, comm, what)
+    else:
+        solved = _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what)
+    energies, result, columns, extra, estimate = solved
+    log.info("E0 = %.12f (σ units) = %.12f per site (S·S units); E1 - E0 = %.3e; "
+             "verified residual %.2e; %d matvecs", energies[0],
+             energies[0] / (4 * cluster.n_sites), energies[1] - energies[0], result.residual,
+             result.matvecs)
+    wall = time.perf_counter() - t0
+    metadata = build_metadata(cluster, args, SzBasis(cluster.n_sites), result, comm, wall,
+                              estimate, energies)
+    metadata.update(extra)
+    if comm.rank == 0 and metadata["degenerate"]:
+        log.warning("ground state is (nearly) degenerate: E1 - E0 = %.3e; its sign structure "
+                    "is not unique", metadata["gap"])
+    write_ground_state(args.out, comm, result.row_lo, columns,
+                       metadata if comm.rank == 0 else {}, shard_rows=args.shard_rows)
+    log.info("wrote %s in %.1f s total", args.out, time.perf_counter() - t0)
+    return metadata if comm.rank == 0 else None
+
+
+def resolve_symmetries(requested: str, n_sites: int) -> str:
+    """``auto`` → ``full`` from 30 sites on (the full sector does not fit a workstation)."""
+    if requested == "auto":
+        return "full" if n_sites >= AUTO_SYMMETRIES_FROM else "none"
+    return requested
+
+
+def _solve_full(args, cluster, hamiltonian, comm, what):
+    basis = SzBasis(cluster.n_sites)
+    log.info("%s (N=%d, %s), J2/J1=%g: K=%d, full Sz=0 sector, %s on %d rank(s)", cluster.name,
+             cluster.n_sites, cluster.lattice.name, args.j2, basis.dimension, args.solver,
+             comm.size)
+    estimate = eigensolvers.memory_estimate(hamiltonian, basis, comm.size, ncv=args.ncv or 24)
+    check_memory(estimate, comm, what, args.memory_limit_gb)
     if args.solver == "slepc":
         result = eigensolvers.solve_slepc(hamiltonian, basis, tol=args.tol,
                                           max_iterations=args.max_iterations, ncv=args.ncv)
     else:
         result = eigensolvers.solve_scipy(hamiltonian, basis, tol=args.tol,
                                           max_iterations=args.max_iterations)
-    log.info("E0 = %.12f (σ units) = %.12f per site (S·S units); E1 - E0 = %.3e; "
-             "verified residual %.2e; %d matvecs", result.energies[0],
-             result.energies[0] / (4 * cluster.n_sites), result.gap, result.residual,
-             result.matvecs)
-    wall = time.perf_counter() - t0
-    metadata = build_metadata(cluster, args, basis, result, comm, wall, estimate)
-    if comm.rank == 0 and metadata["degenerate"]:
-        log.warning("ground state is (nearly) degenerate: E1 - E0 = %.3e; its sign structure "
-                    "is not unique", result.gap)
-    states = basis.states(result.row_lo, result.row_hi)
-    write_ground_state(args.out, comm, result.row_lo, states, result.vector,
-                       metadata if comm.rank == 0 else {}, shard_rows=args.shard_rows)
-    log.info("wrote %s in %.1f s total", args.out, time.perf_counter() - t0)
-    return metadata if comm.rank == 0 else None
+    columns = {"state": basis.states(result.row_lo, result.row_hi), "amplitude": result.vector}
+    extra = {"symmetries": "none", "sector": {"sz": 0, "symmetries": "none"}}
+    return result.energies, result, columns, extra, estimate
+
+
+def _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what):
+    group = cluster_group(cluster, symmetries)
+    sectors = select_sectors(group, args.sectors)
+    log.info("%s (N=%d, %s), J2/J1=%g: symmetries %s, |G|=%d, %d of %d sectors to scan, %s on "
+             "%d rank(s)", cluster.name, cluster.n_sites, cluster.lattice.name, args.j2,
+             symmetries, len(group), len(sectors), len(group.sectors), args.solver, comm.size)
+    estimate = symmetric_memory_estimate(hamiltonian, group, comm.size, ncv=args.ncv or 24)
+    check_memory(estimate, comm, what, args.memory_limit_gb)
+    scan = solve_sectors(hamiltonian, group, sectors, comm, solver=args.solver, tol=args.tol,
+                         max_iterations=args.max_iterations, ncv=args.ncv,
+                         degeneracy_tol=DEGENERACY_TOL)
+    basis, result = scan.basis, scan.result
+    if comm.rank == 0 and scan.near_degenerate:
+        log.warning("sectors %s lie within %.0e of the ground state's sector %s",
+                    ", ".join(scan.near_degenerate), DEGENERACY_TOL, basis.sector.label)
+    columns = {"state": basis.states[result.row_lo:result.row_hi],
+               "coefficient": result.vector,
+               "orbit_size": basis.orbit_sizes[result.row_lo:result.row_hi]}
+    sector = dict(basis.sector.to_dict(), sz=0, symmetries=symmetries,
+                  characters=basis.sector.characters.tolist())
+    extra = {"symmetries": symmetries, "sector": sector, "n_representatives": basis.dimension,
+             "representation": "symmetric: psi(s) = coefficient(r) * chi(g) / sqrt(orbit_size)"
+                               " for s = g.r, r the smallest state of the orbit",
+             "group": group.to_dict(), "sectors": scan.sectors,
+             "near_degenerate_sectors": scan.near_degenerate,
+             "gap_scope": "lowest levels of the scanned one-dimensional real sectors"}
+    return scan.energies, result, columns, extra, estimate
+
+
+def select_sectors(group, spec: str):
+    """The sectors named by ``--sectors`` (``all``, ``trivial``, or labels/indices)."""
+    if spec == "all":
+        return list(group.sectors)
+    chosen = []
+    for item in (x.strip() for x in spec.split(",") if x.strip()):
+        chosen.append(group.sector(int(item) if item.isdigit() else item))
+    if not chosen:
+        raise ConfigError("--sectors is empty")
+    return chosen
 
 
 def _set_threads(threads: int | None, comm) -> None:

@@ -62,29 +62,30 @@ def write_json_atomic(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def _write_shards(directory: Path, rank: int, row_lo: int, states: np.ndarray,
-                  amplitudes: np.ndarray, shard_rows: int) -> list[dict]:
+def _write_shards(directory: Path, rank: int, row_lo: int, columns: dict[str, np.ndarray],
+                  shard_rows: int) -> list[dict]:
     shards = []
-    n = len(states)
+    n = len(next(iter(columns.values())))
     starts = range(0, max(n, 1), shard_rows)
     for k, start in enumerate(starts):
         stop = min(start + shard_rows, n)
         name = f"part-{rank:05d}-{k:04d}.parquet"
-        table = pa.table({"state": pa.array(states[start:stop], type=pa.uint64()),
-                          "amplitude": pa.array(amplitudes[start:stop], type=pa.float64())})
+        table = pa.table({c: pa.array(v[start:stop], type=pa.from_numpy_dtype(v.dtype))
+                          for c, v in columns.items()})
         pq.write_table(table, directory / name, use_dictionary=False, compression="snappy")
         shards.append({"file": name, "row_start": int(row_lo + start), "rows": int(stop - start),
                        "sha256": sha256_file(directory / name)})
     return shards
 
 
-def write_ground_state(out_dir, comm, row_lo: int, states: np.ndarray, amplitudes: np.ndarray,
+def write_ground_state(out_dir, comm, row_lo: int, columns: dict[str, np.ndarray],
                        metadata: dict, shard_rows: int = DEFAULT_SHARD_ROWS) -> None:
     """Collectively write this rank's rows and (on rank 0) the metadata, then publish atomically.
 
-    Every rank passes its own contiguous rows (``row_lo``, ``states``, ``amplitudes``); rank 0's
-    ``metadata`` is completed with the shard list and written last.  ``out_dir`` appears only
-    when complete; an existing ``out_dir`` is replaced.
+    Every rank passes its own contiguous rows (``row_lo`` and equally long ``columns``:
+    ``state``/``amplitude`` in the full basis, ``state``/``coefficient``/``orbit_size`` in a
+    symmetric one); rank 0's ``metadata`` is completed with the shard list and written last.
+    ``out_dir`` appears only when complete; an existing ``out_dir`` is replaced.
     """
     out_dir = Path(out_dir)
     tmp = None
@@ -95,7 +96,7 @@ def write_ground_state(out_dir, comm, row_lo: int, states: np.ndarray, amplitude
     tmp = Path(comm.bcast(str(tmp) if tmp else None, root=0))
     error = None
     try:
-        mine = _write_shards(tmp, comm.rank, row_lo, states, amplitudes, shard_rows)
+        mine = _write_shards(tmp, comm.rank, row_lo, columns, shard_rows)
     except OSError as exc:
         error, mine = f"rank {comm.rank}: {exc}", []
     errors = [e for e in comm.allgather(error) if e]
@@ -107,8 +108,8 @@ def write_ground_state(out_dir, comm, row_lo: int, states: np.ndarray, amplitude
     if comm.rank == 0:
         shards = sorted((s for part in all_shards for s in part), key=lambda s: s["row_start"])
         metadata = dict(metadata)
-        metadata["storage"] = {"format": "parquet", "columns": {"state": "uint64",
-                                                                 "amplitude": "float64"},
+        metadata["storage"] = {"format": "parquet",
+                               "columns": {c: str(v.dtype) for c, v in columns.items()},
                                "shard_rows": int(shard_rows)}
         metadata["shards"] = shards
         write_json_atomic(tmp / METADATA, metadata)
@@ -190,6 +191,8 @@ class GroundState:
         for key in ("n_sites", "dimension", "shards", "energy"):
             if key not in metadata:
                 raise StorageError(f"{meta_file} lacks the key '{key}'")
+        if metadata.get("symmetries", "none") != "none" and cls is GroundState:
+            cls = SymmetricGroundState
         state = cls(path, metadata)
         if verify:
             state.verify()
@@ -216,9 +219,15 @@ class GroundState:
                 raise StorageError(f"shard {file} starts at row {shard['row_start']}, "
                                    f"expected {total}")
             total += rows
-        if total != self.metadata["dimension"]:
+        expected = self.stored_rows
+        if total != expected:
             raise StorageError(f"shards of {self.path} hold {total} rows, "
-                               f"dimension is {self.metadata['dimension']}")
+                               f"metadata says {expected}")
+
+    @property
+    def stored_rows(self) -> int:
+        """Rows the shards hold: the dimension K (full basis)."""
+        return int(self.metadata["dimension"])
 
     def check_cluster(self, cluster) -> None:
         """Raise :class:`StorageError` unless this state was computed on ``cluster``."""
@@ -277,3 +286,96 @@ class GroundState:
         cdf = np.cumsum(self.vector() ** 2)
         u = rng.random(n) * cdf[-1]
         return np.minimum(np.searchsorted(cdf, u, side="right"), self.dimension - 1)
+
+
+MAX_EXPANSION = 400_000_000  # full-basis vectors up to this length (3.2 GB) are materialised
+
+
+class SymmetricGroundState(GroundState):
+    """A ground state stored in a symmetric basis (``symmetries`` ≠ ``none``).
+
+    Shards hold ``state`` (representative r, ascending), ``coefficient`` (c_r) and
+    ``orbit_size``; the metadata holds the group and the sector's characters.  The full-basis
+    interface of :class:`GroundState` is kept: :meth:`vector` expands (up to
+    :data:`MAX_EXPANSION` states), :meth:`amplitude` looks up any state, :meth:`sample` draws
+    exactly from |ψ|² and :meth:`iter_chunks` streams the full basis in order.
+    """
+
+    def __init__(self, path: Path, metadata: dict):
+        super().__init__(path, metadata)
+        from nqsgen.symmetry.group import SymmetryGroup
+
+        for key in ("group", "sector", "n_representatives"):
+            if key not in metadata:
+                raise StorageError(f"{path / METADATA} lacks the key '{key}' of a symmetric "
+                                   "ground state")
+        self.group = SymmetryGroup.from_dict(metadata["group"])
+        self.characters = np.asarray(metadata["sector"]["characters"], dtype=np.int64)
+        self._symmetric: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def stored_rows(self) -> int:
+        return int(self.metadata["n_representatives"])
+
+    def symmetric(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(representatives uint64, coefficients float64, orbit sizes int64)``; cached."""
+        if self._symmetric is None:
+            n = self.stored_rows
+            reps, coeffs = np.empty(n, np.uint64), np.empty(n)
+            orbits = np.empty(n, np.int64)
+            for start, chunk in GroundState.iter_chunks(
+                    self, columns=("state", "coefficient", "orbit_size")):
+                stop = start + len(chunk["state"])
+                reps[start:stop] = chunk["state"]
+                coeffs[start:stop] = chunk["coefficient"]
+                orbits[start:stop] = chunk["orbit_size"]
+            self._symmetric = (reps, coeffs, orbits)
+        return self._symmetric
+
+    def vector(self) -> np.ndarray:
+        """All full-basis amplitudes (length K), expanded from the orbits; cached."""
+        from nqsgen.symmetry import expansion
+
+        if self._vector is None:
+            if self.dimension > MAX_EXPANSION:
+                raise StorageError(
+                    f"ground state at {self.path}: the full basis (K={self.dimension:,}) is too "
+                    f"large to expand (limit {MAX_EXPANSION:,}); use amplitude(), sample() or "
+                    "iter_chunks()")
+            reps, coeffs, orbits = self.symmetric()
+            self._vector = expansion.expand(self.group, self.characters, reps, coeffs, orbits,
+                                            self.basis)
+        return self._vector
+
+    def amplitude(self, states: np.ndarray) -> np.ndarray:
+        """ψ(s) for arbitrary Sz basis states (uint64)."""
+        from nqsgen.symmetry import expansion
+
+        if self._vector is not None:
+            return super().amplitude(states)
+        reps, coeffs, orbits = self.symmetric()
+        return expansion.amplitudes(self.group, self.characters, reps, coeffs, orbits, states)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Full-basis indices of ``n`` states drawn exactly from ψ² (orbit, then element)."""
+        from nqsgen.symmetry import expansion
+
+        reps, coeffs, _ = self.symmetric()
+        return self.basis.index(expansion.sample(self.group, reps, coeffs, n, rng))
+
+    def iter_chunks(self, columns=("state", "amplitude"), batch_rows: int = 1 << 20
+                    ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """Yield ``(row_start, {column: array})`` over the **full** basis, in order."""
+        unknown = set(columns) - {"state", "amplitude"}
+        if unknown:
+            raise StorageError(f"unknown column(s) {sorted(unknown)}: a symmetric ground state "
+                               "streams 'state' and 'amplitude' of the full basis")
+        for lo in range(0, self.dimension, batch_rows):
+            hi = min(lo + batch_rows, self.dimension)
+            states = self.basis.states(lo, hi)
+            chunk = {"state": states, "amplitude": self.amplitude(states)}
+            yield lo, {c: chunk[c] for c in columns}
+
+    def states(self) -> np.ndarray:
+        """All full-basis states (uint64, ascending)."""
+        return self.basis.states()
