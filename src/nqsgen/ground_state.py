@@ -246,10 +246,17 @@ def _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what):
              "%d rank(s)", cluster.name, cluster.n_sites, cluster.lattice.name, args.j2,
              symmetries, len(group), len(sectors), len(group.sectors), args.solver, comm.size)
     estimate = symmetric_memory_estimate(hamiltonian, group, comm.size, ncv=args.ncv or 24)
-    check_memory(estimate, comm, what, args.memory_limit_gb)
+    try:
+        check_memory(estimate, comm, what, args.memory_limit_gb)
+    except SolverError:
+        estimate = symmetric_memory_estimate(hamiltonian, group, comm.size,
+                                             ncv=args.ncv or 24, two_pass=True)
+        check_memory(estimate, comm, what, args.memory_limit_gb)
+        log.info("memory: rows are generated twice (count, then insert) to hold the matrix "
+                 "only once")
     scan = solve_sectors(hamiltonian, group, sectors, comm, solver=args.solver, tol=args.tol,
                          max_iterations=args.max_iterations, ncv=args.ncv,
-                         degeneracy_tol=DEGENERACY_TOL)
+                         degeneracy_tol=DEGENERACY_TOL, two_pass=estimate["two_pass"])
     basis, result = scan.basis, scan.result
     if comm.rank == 0 and scan.near_degenerate:
         log.warning("sectors %s lie within %.0e of the ground state's sector %s",

@@ -31,12 +31,12 @@ from nqsgen.clusters import CATALOGUE, cluster_from_spec  # noqa: E402
 from nqsgen.eigensolvers import memory_estimate  # noqa: E402
 from nqsgen.errors import NqsgenError  # noqa: E402
 from nqsgen.hamiltonian import Heisenberg  # noqa: E402
+from nqsgen.ground_state import resolve_symmetries, select_sectors  # noqa: E402
 from nqsgen.storage import j2_dirname  # noqa: E402
+from nqsgen.symmetry import cluster_group  # noqa: E402
+from nqsgen.symmetry import memory_estimate as symmetric_memory_estimate  # noqa: E402
 
 SCHEMA = "../schemas/config.schema.yaml"  # relative to this file
-# Symmetry reductions nqsgen.ground_state implements so far; the symmetry issue extends this
-# and passes --symmetries to the stage in ground_states.smk.
-SUPPORTED_SYMMETRIES = ("none",)
 # Memory margin on top of nqsgen.eigensolvers.memory_estimate (MPI buffers, allocator slack).
 MEMORY_MARGIN = 1.25
 
@@ -117,12 +117,13 @@ def validate_config(config):
             config_error(key, str(exc))
         for j2 in gs["j2"]:
             check_j2_value(f"{key}.j2", j2)
-        if gs["symmetries"] not in SUPPORTED_SYMMETRIES:
-            config_error(
-                f"{key}.symmetries",
-                f"{gs['symmetries']!r} is not implemented yet "
-                f"(supported: {', '.join(SUPPORTED_SYMMETRIES)})",
-            )
+        if gs["sectors"] not in ("all", "trivial"):
+            group = cluster_group(get_cluster_object(name),
+                                  resolve_symmetries(gs["symmetries"], n_sites))
+            try:
+                select_sectors(group, gs["sectors"])
+            except NqsgenError as exc:
+                config_error(f"{key}.sectors", str(exc))
 
     for lattice, (lo, hi) in config["frustrated_regions"].items():
         if not lo < hi:
@@ -255,6 +256,17 @@ def ground_state_solver(wildcards):
     return ground_state_settings(wildcards)["solver"]
 
 
+def ground_state_symmetries(wildcards):
+    """none, translations or full (``auto`` resolved by the cluster's size)."""
+    settings = ground_state_settings(wildcards)
+    n_sites = get_cluster_object(wildcards.cluster).n_sites
+    return resolve_symmetries(settings["symmetries"], n_sites)
+
+
+def ground_state_sectors(wildcards):
+    return ground_state_settings(wildcards)["sectors"]
+
+
 def ground_state_tasks(wildcards):
     """MPI tasks: `ranks` for slepc; the scipy solver is a single process."""
     settings = ground_state_settings(wildcards)
@@ -263,14 +275,21 @@ def ground_state_tasks(wildcards):
 
 def ground_state_mem_mb(wildcards, attempt):
     """Memory of the whole solve (all ranks) in MB: the config's mem_mb, or the solver's
-    own estimate (nqsgen.eigensolvers.memory_estimate) times MEMORY_MARGIN; times the
+    own estimate (nqsgen.eigensolvers.memory_estimate, or nqsgen.symmetry.memory_estimate for
+    symmetric solves) times MEMORY_MARGIN; times the
     attempt number (a retry after an out-of-memory kill asks for more)."""
     settings = ground_state_settings(wildcards)
     if "mem_mb" in settings:
         return settings["mem_mb"] * attempt
     cluster = get_cluster_object(wildcards.cluster)
     hamiltonian = Heisenberg.from_cluster(cluster, j2=float(wildcards.j2))
-    estimate = memory_estimate(hamiltonian, SzBasis(cluster.n_sites), ground_state_tasks(wildcards))
+    tasks = ground_state_tasks(wildcards)
+    symmetries = ground_state_symmetries(wildcards)
+    if symmetries == "none":
+        estimate = memory_estimate(hamiltonian, SzBasis(cluster.n_sites), tasks)
+    else:
+        estimate = symmetric_memory_estimate(hamiltonian, cluster_group(cluster, symmetries),
+                                             tasks)
     return math.ceil(estimate["bytes_total"] * MEMORY_MARGIN / 2**20) * attempt
 
 

@@ -25,6 +25,8 @@ rule ground_state:
             *os.path.split(os.path.dirname(output.metadata))
         ),
         solver=ground_state_solver,
+        symmetries=ground_state_symmetries,
+        sectors=ground_state_sectors,
     log:
         "logs/ground_states/{cluster}/J2={j2}.log",
     benchmark:
@@ -43,4 +45,5 @@ rule ground_state:
         "{resources.mpi} -n {resources.tasks} python -m nqsgen.ground_state"
         " --cluster {wildcards.cluster} --j2 {wildcards.j2} --out {params.outdir}"
         " --solver {params.solver} --config {input.spec} --threads 1"
+        " --symmetries {params.symmetries} --sectors '{params.sectors}'"
         " > {log} 2>&1"

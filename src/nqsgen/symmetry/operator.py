@@ -84,11 +84,12 @@ def _inside_counts(block: RowBlock, lo: int, hi: int) -> np.ndarray:
 class SymmetricHeisenberg:
     """The rows of a :class:`~nqsgen.hamiltonian.Heisenberg` in a :class:`SymmetricBasis`."""
 
-    def __init__(self, hamiltonian: Heisenberg, basis: SymmetricBasis):
+    def __init__(self, hamiltonian: Heisenberg, basis: SymmetricBasis, two_pass: bool = False):
         if hamiltonian.n_sites != basis.n_sites:
             raise ValueError("hamiltonian and basis differ in the number of sites")
         self.hamiltonian = hamiltonian
         self.basis = basis
+        self.two_pass = two_pass
 
     @property
     def dimension(self) -> int:
@@ -116,27 +117,40 @@ class SymmetricHeisenberg:
 
     def local_rows(self, lo: int, hi: int, chunk: int = 1 << 16):
         """``(nnz, nnz_in_diagonal_block, blocks)`` for rows [lo, hi) (the interface of
-        :func:`nqsgen.eigensolvers.assemble_operator`).  The rows are generated once, chunk by
-        chunk, and kept until inserted: finding representatives is the expensive part, so
-        there is no separate counting pass."""
-        blocks, t0, last = [], time.perf_counter(), time.perf_counter()
+        :func:`nqsgen.eigensolvers.assemble_operator`).
+
+        Finding representatives is the expensive part, so by default the rows are generated
+        once and kept until PETSc has taken them (the matrix is held twice at the peak).  With
+        ``two_pass`` set, a first pass only counts and the rows are generated again while they
+        are inserted: half the memory, twice the generation time.
+        """
+        kept, nnz, inside = [], [], []
+        for block in self._generate(lo, hi, chunk, "counting" if self.two_pass else "rows"):
+            nnz.append(np.diff(block.indptr))
+            inside.append(_inside_counts(block, lo, hi))
+            if not self.two_pass:
+                kept.append(block)
+        nnz = np.concatenate(nnz).astype(np.int64) if nnz else np.empty(0, np.int64)
+        inside = np.concatenate(inside).astype(np.int64) if inside else np.empty(0, np.int64)
+
+        def drain():
+            if self.two_pass:
+                yield from self._generate(lo, hi, chunk, "rows (second pass)")
+            while kept:
+                yield kept.pop(0)
+
+        return nnz, inside, drain()
+
+    def _generate(self, lo: int, hi: int, chunk: int, what: str):
+        t0 = last = time.perf_counter()
         for start in range(lo, hi, chunk):
-            blocks.append(self.rows(start, min(start + chunk, hi)))
+            yield self.rows(start, min(start + chunk, hi))
             now = time.perf_counter()
             if now - last > 10 and hi > lo:
                 done = (min(start + chunk, hi) - lo) / (hi - lo)
-                log.info("symmetric rows: %.1f%% of %d, %.0f s, ETA %.0f s", 100 * done,
-                         hi - lo, now - t0, (now - t0) * (1 - done) / done)
+                log.info("symmetric %s: %.1f%% of %d rows, %.0f s, ETA %.0f s", what,
+                         100 * done, hi - lo, now - t0, (now - t0) * (1 - done) / done)
                 last = now
-        nnz = np.concatenate([np.diff(b.indptr) for b in blocks]) if blocks else np.empty(0)
-        inside = np.concatenate([_inside_counts(b, lo, hi) for b in blocks]) if blocks \
-            else np.empty(0)
-
-        def drain():
-            while blocks:
-                yield blocks.pop(0)
-
-        return nnz.astype(np.int64), inside.astype(np.int64), drain()
 
     def csr(self):
         """The whole matrix as scipy CSR (tests and small clusters)."""

@@ -48,7 +48,7 @@ class SectorScan:
 def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
                   solver: str = "slepc", tol: float = eigensolvers.DEFAULT_TOL,
                   max_iterations: int | None = None, ncv: int | None = None,
-                  degeneracy_tol: float = 1e-8) -> SectorScan:
+                  degeneracy_tol: float = 1e-8, two_pass: bool = False) -> SectorScan:
     """Solve every sector in ``sectors`` (collective over ``comm``); see the module docstring."""
     best: tuple[SymmetricBasis, eigensolvers.EigenResult] | None = None
     records = []
@@ -64,7 +64,8 @@ def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
                  basis.dimension, t_basis)
         if basis.dimension == 0:
             continue
-        result = _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv)
+        result = _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv,
+                            two_pass)
         record["energies"] = [float(e) for e in result.energies]
         record["timings_s"].update(result.timings)
         record["iterations"], record["matvecs"] = result.iterations, result.matvecs
@@ -85,8 +86,8 @@ def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
     return SectorScan(basis, result, records, np.array([e0, e1]), near)
 
 
-def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv):
-    op = SymmetricHeisenberg(hamiltonian, basis)
+def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv, two_pass):
+    op = SymmetricHeisenberg(hamiltonian, basis, two_pass=two_pass)
     orbits = basis.orbit_sizes.astype(np.float64)
 
     def weights(lo, hi):
@@ -108,13 +109,13 @@ def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv):
 
 
 def memory_estimate(hamiltonian: Heisenberg, group: SymmetryGroup, n_ranks: int,
-                    ncv: int = 24) -> dict:
+                    ncv: int = 24, two_pass: bool = False) -> dict:
     """Bytes per rank for a symmetric solve, before any work (estimates, not bounds).
 
     Representatives ≈ C(N, N/2)/|G| (slightly more: orbits with stabilisers are smaller);
     nonzeros per row as in the full sector (1 + bonds·N/(2(N−1))); every rank holds all
     representatives and orbit sizes (16 B each); assembly keeps the generated rows until they
-    are inserted (so the matrix is held twice at the peak).
+    are inserted (so the matrix is held twice at the peak) unless ``two_pass``.
     """
     n = hamiltonian.n_sites
     full = comb(n, n // 2)
@@ -124,11 +125,13 @@ def memory_estimate(hamiltonian: Heisenberg, group: SymmetryGroup, n_ranks: int,
     rows = -(-reps // n_ranks)
     index_bytes = 4 if reps < 2**31 else 8
     matrix = nnz / n_ranks * (8 + index_bytes) + rows * 3 * index_bytes
-    kept_rows = matrix
+    chunk_rows = (1 << 16) * (len(hamiltonian.couplings) + 1) * (8 + index_bytes) * 2
+    kept_rows = chunk_rows if two_pass else matrix
     vectors = rows * 8 * (ncv + 6) + reps * 8 / max(n_ranks, 1)
     basis = reps * 16 + SCAN_CHUNK * 16
     total = matrix + kept_rows + vectors + basis + 250e6
     return {"dimension": reps, "full_dimension": full, "nnz": nnz, "ranks": n_ranks,
             "group_order": len(group), "matrix_bytes_per_rank": int(matrix),
             "vector_bytes_per_rank": int(vectors), "basis_bytes_per_rank": int(basis),
-            "bytes_per_rank": int(total), "bytes_total": int(total * n_ranks)}
+            "two_pass": two_pass, "bytes_per_rank": int(total),
+            "bytes_total": int(total * n_ranks)}
