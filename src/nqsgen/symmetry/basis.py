@@ -37,6 +37,7 @@ from nqsgen.symmetry.permutations import apply_all, apply_one
 log = logging.getLogger(__name__)
 
 SCAN_CHUNK = 1 << 23  # states per scan round (each thread takes one block of a round)
+BUCKET_BITS = 22  # state → index: bisect within buckets of the top 22 bits (32 MB table)
 
 
 @numba.njit(cache=True, inline="always")
@@ -115,10 +116,22 @@ def _representatives(states, masks, flips, chars, out_reps, out_chars):
             out_chars[i] = ch
 
 
+def bucket_table(values: np.ndarray, n_sites: int) -> tuple[np.ndarray, int]:
+    """``(buckets, shift)``: ``values[buckets[p]:buckets[p + 1]]`` are the entries whose bits
+    above ``shift`` equal p, so a lookup bisects only a few entries (no cache misses in a
+    large array).  At most 2^BUCKET_BITS + 1 int64 entries."""
+    shift = max(0, n_sites - BUCKET_BITS)
+    edges = np.arange((1 << (n_sites - shift)) + 1, dtype=np.uint64) << np.uint64(shift)
+    return np.searchsorted(values, edges).astype(np.int64), shift
+
+
 @numba.njit(cache=True, inline="always")
-def search_sorted(values, x):
-    """Index of ``x`` in the ascending array ``values``, or −1."""
-    lo, hi = 0, values.shape[0]
+def search_sorted(values, buckets, shift, x):
+    """Index of ``x`` in the ascending array ``values``, or −1 (see :func:`bucket_table`)."""
+    p = x >> np.uint64(shift)
+    if p + 1 >= buckets.shape[0]:
+        return -1
+    lo, hi = buckets[p], buckets[p + 1]
     while lo < hi:
         mid = (lo + hi) >> 1
         if values[mid] < x:
@@ -131,9 +144,9 @@ def search_sorted(values, x):
 
 
 @numba.njit(cache=True, parallel=True)
-def _index_many(values, states, out):
+def _index_many(values, buckets, shift, states, out):
     for i in numba.prange(states.shape[0]):
-        out[i] = search_sorted(values, states[i])
+        out[i] = search_sorted(values, buckets, shift, states[i])
 
 
 class SymmetricBasis:
@@ -193,6 +206,7 @@ class SymmetricBasis:
         if comm is not None and size > 1:
             states, orbits = _allgather(comm, states, orbits)
         self.states, self.orbit_sizes = states, orbits
+        self._lookup = None
         self.timings["basis"] = time.perf_counter() - t0
         return self
 
@@ -226,11 +240,19 @@ class SymmetricBasis:
         return states, orbits
 
     # -- lookups -------------------------------------------------------------------------
+    @property
+    def lookup(self) -> tuple[np.ndarray, int]:
+        """The :func:`bucket_table` of :attr:`states` (built on first use)."""
+        if getattr(self, "_lookup", None) is None:
+            self._lookup = bucket_table(self.states, self.n_sites)
+        return self._lookup
+
     def index(self, representatives: np.ndarray) -> np.ndarray:
         """Positions of representatives in :attr:`states` (int64; −1 if not in the basis)."""
         reps = np.ascontiguousarray(representatives, dtype=np.uint64).reshape(-1)
         out = np.empty(reps.shape[0], dtype=np.int64)
-        _index_many(self.states, reps, out)
+        buckets, shift = self.lookup
+        _index_many(self.states, buckets, shift, reps, out)
         return out.reshape(np.shape(representatives))
 
     def representatives(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from nqsgen.basis import SzBasis
-from nqsgen.symmetry.basis import _representative_with_images, search_sorted
+from nqsgen.symmetry.basis import _representative_with_images, bucket_table, search_sorted
 from nqsgen.symmetry.group import SymmetryGroup
 from nqsgen.symmetry.permutations import apply_one
 
@@ -35,7 +35,7 @@ def _expand(reps, coeffs, orbits, masks, flips, chars, low_rank, high_offset, n_
 
 
 @numba.njit(cache=True, parallel=True)
-def _amplitudes(states, reps, coeffs, orbits, masks, flips, chars, out):
+def _amplitudes(states, reps, buckets, shift, coeffs, orbits, masks, flips, chars, out):
     n = states.shape[0]
     n_blocks = min(n, 4 * numba.get_num_threads())
     block = (n + n_blocks - 1) // max(n_blocks, 1)
@@ -43,7 +43,7 @@ def _amplitudes(states, reps, coeffs, orbits, masks, flips, chars, out):
         images = np.empty(masks.shape[1], dtype=np.uint64)
         for i in range(b * block, min(n, (b + 1) * block)):
             rep, ch = _representative_with_images(states[i], masks, flips, chars, images)
-            k = search_sorted(reps, rep)
+            k = search_sorted(reps, buckets, shift, rep)
             out[i] = 0.0 if k < 0 else coeffs[k] * ch / np.sqrt(orbits[k])
 
 
@@ -69,7 +69,8 @@ def amplitudes(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray,
     """ψ(s) for arbitrary Sz states s (0 for states of orbits outside the sector)."""
     states = np.ascontiguousarray(states, dtype=np.uint64)
     out = np.empty(states.size)
-    _amplitudes(states.reshape(-1), reps, coeffs.astype(np.float64),
+    buckets, shift = bucket_table(reps, group.n_sites)
+    _amplitudes(states.reshape(-1), reps, buckets, shift, coeffs.astype(np.float64),
                 orbits.astype(np.float64), group.masks, group.flip_words,
                 characters.astype(np.int64), out)
     return out.reshape(states.shape)

@@ -45,8 +45,8 @@ def _insert(cols, vals, start, n, col, value):
 
 
 @numba.njit(cache=True, parallel=True)
-def _rows(reps, orbits, row_lo, n_rows, site_a, site_b, coupling, masks, flips, chars,
-          cols, vals, counts):
+def _rows(reps, buckets, shift, orbits, row_lo, n_rows, site_a, site_b, coupling, masks, flips,
+          chars, cols, vals, counts):
     """Rows [row_lo, row_lo + n_rows) into the fixed-width scratch ``cols``/``vals``."""
     one = np.uint64(1)
     n_blocks = min(n_rows, 8 * numba.get_num_threads())
@@ -66,7 +66,7 @@ def _rows(reps, orbits, row_lo, n_rows, site_a, site_b, coupling, masks, flips, 
                     continue
                 t = r ^ ((one << site_a[k]) | (one << site_b[k]))
                 rep, ch = _representative_with_images(t, masks, flips, chars, images)
-                col = search_sorted(reps, rep)
+                col = search_sorted(reps, buckets, shift, rep)
                 if col < 0:
                     continue
                 value = 2.0 * coupling[k] * ch * np.sqrt(orbits[row] / orbits[col])
@@ -108,8 +108,10 @@ class SymmetricHeisenberg:
         cols = np.empty((n, width), dtype=index_dtype)
         vals = np.empty((n, width), dtype=np.float64)
         counts = np.empty(n, dtype=np.int64)
-        _rows(basis.states, basis.orbit_sizes, lo, n, h._a, h._b, h.couplings, group.masks,
-              group.flip_words, basis.sector.characters.astype(np.int64), cols, vals, counts)
+        buckets, shift = basis.lookup
+        _rows(basis.states, buckets, shift, basis.orbit_sizes, lo, n, h._a, h._b, h.couplings,
+              group.masks, group.flip_words, basis.sector.characters.astype(np.int64), cols,
+              vals, counts)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         keep = np.arange(width)[None, :] < counts[:, None]
