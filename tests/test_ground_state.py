@@ -130,7 +130,9 @@ def test_rerun_replaces_an_existing_result(run_stage, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--cluster", "nope_7", "--j2", "0.5"], "unknown cluster 'nope_7'"),
     (["--cluster", "kagome_12", "--j2", "nan"], "--j2"),
-    (["--cluster", "square_30", "--j2", "0.5"], "symmetries"),
+    (["--cluster", "square_30", "--j2", "0.5", "--symmetries", "none"], "symmetries"),
+    (["--cluster", "square_16", "--j2", "0.5", "--symmetries", "full", "--sectors", "X+"],
+     "symmetry sector 'X+' does not exist"),
 ])
 def test_bad_input_is_one_line(run_stage, tmp_path, args, message):
     proc = run_stage("nqsgen.ground_state", *args, "--out", tmp_path / "x", check=False)

@@ -104,9 +104,9 @@ def _representative_with_images(t, masks, flips, chars, images):
 
 
 @numba.njit(cache=True, parallel=True)
-def _representatives(states, masks, flips, chars, out_reps, out_chars):
+def _representatives(states, masks, flips, chars, out_reps, out_chars, n_blocks):
     n = states.shape[0]
-    n_blocks = min(n, 4 * numba.get_num_threads())
+    n_blocks = min(n, n_blocks)
     block = (n + n_blocks - 1) // max(n_blocks, 1)
     for b in numba.prange(n_blocks):
         images = np.empty(masks.shape[1], dtype=np.uint64)
@@ -121,17 +121,18 @@ def bucket_table(values: np.ndarray, n_sites: int) -> tuple[np.ndarray, int]:
     above ``shift`` equal p, so a lookup bisects only a few entries (no cache misses in a
     large array).  At most 2^BUCKET_BITS + 1 int64 entries."""
     shift = max(0, n_sites - BUCKET_BITS)
-    edges = np.arange((1 << (n_sites - shift)) + 1, dtype=np.uint64) << np.uint64(shift)
-    return np.searchsorted(values, edges).astype(np.int64), shift
+    edges = np.arange(1 << (n_sites - shift), dtype=np.uint64) << np.uint64(shift)
+    buckets = np.append(np.searchsorted(values, edges), len(values))  # last edge: 2^N
+    return buckets.astype(np.int64), shift
 
 
 @numba.njit(cache=True, inline="always")
 def search_sorted(values, buckets, shift, x):
     """Index of ``x`` in the ascending array ``values``, or −1 (see :func:`bucket_table`)."""
     p = x >> np.uint64(shift)
-    if p + 1 >= buckets.shape[0]:
+    if p >= np.uint64(buckets.shape[0] - 1):  # a word wider than N bits
         return -1
-    lo, hi = buckets[p], buckets[p + 1]
+    lo, hi = buckets[p], buckets[p + np.uint64(1)]
     while lo < hi:
         mid = (lo + hi) >> 1
         if values[mid] < x:
@@ -261,7 +262,7 @@ class SymmetricBasis:
         reps = np.empty_like(states)
         chars = np.empty(states.shape[0], dtype=np.int64)
         _representatives(states, self.group.masks, self.group.flip_words, self._chars, reps,
-                         chars)
+                         chars, 4 * numba.get_num_threads())
         return reps, chars
 
 

@@ -35,9 +35,10 @@ def _expand(reps, coeffs, orbits, masks, flips, chars, low_rank, high_offset, n_
 
 
 @numba.njit(cache=True, parallel=True)
-def _amplitudes(states, reps, buckets, shift, coeffs, orbits, masks, flips, chars, out):
+def _amplitudes(states, reps, buckets, shift, coeffs, orbits, masks, flips, chars, out,
+                n_blocks):
     n = states.shape[0]
-    n_blocks = min(n, 4 * numba.get_num_threads())
+    n_blocks = min(n, n_blocks)
     block = (n + n_blocks - 1) // max(n_blocks, 1)
     for b in numba.prange(n_blocks):
         images = np.empty(masks.shape[1], dtype=np.uint64)
@@ -72,7 +73,7 @@ def amplitudes(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray,
     buckets, shift = bucket_table(reps, group.n_sites)
     _amplitudes(states.reshape(-1), reps, buckets, shift, coeffs.astype(np.float64),
                 orbits.astype(np.float64), group.masks, group.flip_words,
-                characters.astype(np.int64), out)
+                characters.astype(np.int64), out, 4 * numba.get_num_threads())
     return out.reshape(states.shape)
 
 

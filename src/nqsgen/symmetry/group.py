@@ -148,7 +148,7 @@ class SymmetryGroup:
             if spec == s.index or spec == s.label or (spec == "trivial" and s.trivial):
                 return s
         raise ConfigError(f"symmetry sector {spec!r} does not exist; sectors are "
-                          + ", ".join(s.label for s in self.sectors))
+                          + ", ".join(s.label for s in self.sectors))  # labels have no commas
 
     def to_dict(self) -> dict:
         """JSON-serialisable: kind, order, permutations, inversion flags, generators."""
@@ -187,7 +187,7 @@ def _extend_characters(table: np.ndarray, signs, order: int) -> np.ndarray | Non
 def _label(names, signs) -> str:
     if not names:
         return "trivial"
-    return ",".join(f"{n}{'+' if s > 0 else '-'}" for n, s in zip(names, signs, strict=True))
+    return "".join(f"{n}{'+' if s > 0 else '-'}" for n, s in zip(names, signs, strict=True))
 
 
 # --------------------------------------------------------------------------- from clusters

@@ -46,10 +46,10 @@ def _insert(cols, vals, start, n, col, value):
 
 @numba.njit(cache=True, parallel=True)
 def _rows(reps, buckets, shift, orbits, row_lo, n_rows, site_a, site_b, coupling, masks, flips,
-          chars, cols, vals, counts):
+          chars, cols, vals, counts, n_blocks):
     """Rows [row_lo, row_lo + n_rows) into the fixed-width scratch ``cols``/``vals``."""
     one = np.uint64(1)
-    n_blocks = min(n_rows, 8 * numba.get_num_threads())
+    n_blocks = min(n_rows, n_blocks)
     block = (n_rows + n_blocks - 1) // max(n_blocks, 1)
     for b in numba.prange(n_blocks):
         images = np.empty(masks.shape[1], dtype=np.uint64)
@@ -111,7 +111,7 @@ class SymmetricHeisenberg:
         buckets, shift = basis.lookup
         _rows(basis.states, buckets, shift, basis.orbit_sizes, lo, n, h._a, h._b, h.couplings,
               group.masks, group.flip_words, basis.sector.characters.astype(np.int64), cols,
-              vals, counts)
+              vals, counts, 8 * numba.get_num_threads())
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         keep = np.arange(width)[None, :] < counts[:, None]
