@@ -12,8 +12,8 @@ Conventions
   ascending list of the representatives of compatible orbits, with their orbit sizes |O_r|.
   A vector with coefficients c_r in this basis has full-basis amplitudes
   ψ(s) = c_r χ(g_s) / √|O_r|, and Σ_r c_r² = Σ_s ψ(s)².
-* Enumeration scans the Sz sector in combinatorial (ascending) order, split into contiguous
-  rank ranges across MPI ranks and into blocks across threads; a state is a representative iff
+* Enumeration scans the Sz sector in combinatorial (ascending) order, in chunks dealt round
+  robin to the MPI ranks and split into blocks across threads; a state is a representative iff
   no group element maps it to a smaller word (the loop stops at the first such element).  With
   spin inversion in Sz = 0, a representative never has the top bit set, so only the first
   C(N−1, N/2) states are scanned.  Every rank ends with the whole (small) representative list:
@@ -29,14 +29,14 @@ from math import comb
 import numba
 import numpy as np
 
-from nqsgen.basis import SzBasis, _binomial_table, _unrank, row_partition
+from nqsgen.basis import SzBasis, _binomial_table, _unrank
 from nqsgen.errors import ConfigError
 from nqsgen.symmetry.group import Sector, SymmetryGroup
 from nqsgen.symmetry.permutations import apply_all, apply_one
 
 log = logging.getLogger(__name__)
 
-SCAN_CHUNK = 1 << 23  # states per scan round (each thread takes one block of a round)
+SCAN_CHUNK = 1 << 22  # states per scan round (each thread takes one block of a round)
 BUCKET_BITS = 22  # state → index: bisect within buckets of the top 22 bits (32 MB table)
 
 
@@ -199,26 +199,35 @@ class SymmetricBasis:
         return self.sector.characters.astype(np.int64)
 
     def build(self, comm=None, chunk: int = SCAN_CHUNK) -> SymmetricBasis:
-        """Enumerate the representatives (each rank scans its share, then all-gather)."""
+        """Enumerate the representatives, then all-gather them in ascending order.
+
+        Rank r scans the chunks r, r + P, r + 2P, ... of the Sz states (round robin:
+        representatives are dense among the smallest states, so contiguous shares would leave
+        rank 0 with most of the work).
+        """
         t0 = time.perf_counter()
         size, rank = (comm.size, comm.rank) if comm is not None else (1, 0)
-        lo, hi = row_partition(self.scan_length, size, rank)
-        states, orbits = self._scan_range(lo, hi, chunk, rank == 0)
+        states, orbits = self._scan_range(0, self.scan_length, chunk, rank == 0, rank, size)
         if comm is not None and size > 1:
             states, orbits = _allgather(comm, states, orbits)
+            order = np.argsort(states, kind="stable")
+            states, orbits = states[order], orbits[order]
         self.states, self.orbit_sizes = states, orbits
         self._lookup = None
         self.timings["basis"] = time.perf_counter() - t0
         return self
 
-    def _scan_range(self, lo: int, hi: int, chunk: int, verbose: bool):
+    def _scan_range(self, lo: int, hi: int, chunk: int, verbose: bool, offset: int = 0,
+                    stride: int = 1):
+        """Representatives among the Sz states [lo, hi): chunks offset, offset + stride, ..."""
         binom = _binomial_table(self.n_sites)
         masks, flips, chars = self.group.masks, self.group.flip_words, self._chars
         n_blocks = 4 * numba.get_num_threads()
         parts_s, parts_o = [], []
         t0 = time.perf_counter()
         last_log = t0
-        for start in range(lo, hi, chunk):
+        starts = range(lo, hi, chunk)[offset::stride]
+        for k, start in enumerate(starts):
             count = min(chunk, hi - start)
             out_s = np.empty(count, dtype=np.uint64)
             out_o = np.empty(count, dtype=np.int64)
@@ -231,9 +240,9 @@ class SymmetricBasis:
                 parts_o.append(out_o[b * block:b * block + found[b]].copy())
             now = time.perf_counter()
             if verbose and now - last_log > 5:
-                done = (start + count - lo) / max(hi - lo, 1)
-                log.info("representatives: %.1f%% of this rank's %d states scanned, %.0f s, "
-                         "ETA %.0f s", 100 * done, hi - lo, now - t0,
+                done = (k + 1) / len(starts)
+                log.info("representatives: %.1f%% of this rank's %d chunks scanned, %.0f s, "
+                         "ETA %.0f s", 100 * done, len(starts), now - t0,
                          (now - t0) * (1 - done) / max(done, 1e-9))
                 last_log = now
         states = np.concatenate(parts_s) if parts_s else np.empty(0, np.uint64)
