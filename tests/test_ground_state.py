@@ -133,6 +133,8 @@ def test_rerun_replaces_an_existing_result(run_stage, tmp_path):
     (["--cluster", "square_30", "--j2", "0.5", "--symmetries", "none"], "symmetries"),
     (["--cluster", "square_16", "--j2", "0.5", "--symmetries", "full", "--sectors", "X+"],
      "symmetry sector 'X+' does not exist"),
+    (["--cluster", "square_36", "--j2", "0.5", "--memory-limit-gb", "8"],
+     "the symmetric basis (~16,543,216 representatives, |G|=576"),
 ])
 def test_bad_input_is_one_line(run_stage, tmp_path, args, message):
     proc = run_stage("nqsgen.ground_state", *args, "--out", tmp_path / "x", check=False)

@@ -5,6 +5,7 @@ training job killed with SIGKILL.  Helpers in helpers.py; the CI run is the sess
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -162,6 +163,12 @@ def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
     assert 0.005 <= sq16["eps_c"] <= 0.2
     assert sq16["eps_c_low"] <= sq16["eps_c"] <= sq16["eps_c_high"]
     assert sq16["n_c"] == pytest.approx(sq16["eps_c"] * 12870)
+    # ... and its ground state went through the symmetric path (.test config: symmetries full)
+    meta = json.loads((test_run / "results/ground_states/square_16/J2=0/metadata.json")
+                      .read_text())
+    assert meta["symmetries"] == "full" and meta["group"]["order"] == 256
+    assert meta["sector"]["label"] == "T1+T2+C4+sigma_0+Z+" and len(meta["sectors"]) == 16
+    assert meta["energy"] == pytest.approx(-44.913933, abs=1e-6)
     # fig4: a transition row per target, with the kagome frustrated region attached
     tr = pd.read_parquet(test_run / "results/tables/fig4.transitions.parquet")
     assert sorted(tr["target"]) == ["amplitude", "sign"]
