@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from nqsgen.basis import SzBasis
-from nqsgen.symmetry.basis import _representative_with_images, bucket_table, search_sorted
+from nqsgen.symmetry.basis import _index_many, _representatives, bucket_table
 from nqsgen.symmetry.group import SymmetryGroup
 from nqsgen.symmetry.permutations import apply_one
 
@@ -32,20 +32,6 @@ def _expand(reps, coeffs, orbits, masks, flips, chars, low_rank, high_offset, n_
         for g in range(masks.shape[1]):
             s = apply_one(reps[i], masks, g) ^ flips[g]
             out[high_offset[s >> shift] + low_rank[s & mask]] = scale * chars[g]
-
-
-@numba.njit(cache=True, parallel=True)
-def _amplitudes(states, reps, buckets, shift, coeffs, orbits, masks, flips, chars, out,
-                n_blocks):
-    n = states.shape[0]
-    n_blocks = min(n, n_blocks)
-    block = (n + n_blocks - 1) // max(n_blocks, 1)
-    for b in numba.prange(n_blocks):
-        images = np.empty(masks.shape[1], dtype=np.uint64)
-        for i in range(b * block, min(n, (b + 1) * block)):
-            rep, ch = _representative_with_images(states[i], masks, flips, chars, images)
-            k = search_sorted(reps, buckets, shift, rep)
-            out[i] = 0.0 if k < 0 else coeffs[k] * ch / np.sqrt(orbits[k])
 
 
 @numba.njit(cache=True)
@@ -68,13 +54,18 @@ def expand(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray, coeff
 def amplitudes(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray,
                coeffs: np.ndarray, orbits: np.ndarray, states: np.ndarray) -> np.ndarray:
     """ψ(s) for arbitrary Sz states s (0 for states of orbits outside the sector)."""
-    states = np.ascontiguousarray(states, dtype=np.uint64)
-    out = np.empty(states.size)
+    flat = np.ascontiguousarray(states, dtype=np.uint64).reshape(-1)
+    found, chi = np.empty_like(flat), np.empty(flat.shape[0], dtype=np.int64)
+    _representatives(flat, group.masks, group.flip_words, characters.astype(np.int64), found,
+                     chi, 4 * numba.get_num_threads())
     buckets, shift = bucket_table(reps, group.n_sites)
-    _amplitudes(states.reshape(-1), reps, buckets, shift, coeffs.astype(np.float64),
-                orbits.astype(np.float64), group.masks, group.flip_words,
-                characters.astype(np.int64), out, 4 * numba.get_num_threads())
-    return out.reshape(states.shape)
+    k = np.empty(flat.shape[0], dtype=np.int64)
+    _index_many(reps, buckets, shift, found, k)
+    inside = k >= 0
+    out = np.zeros(flat.shape[0])
+    out[inside] = (np.asarray(coeffs, dtype=np.float64)[k[inside]] * chi[inside]
+                   / np.sqrt(np.asarray(orbits, dtype=np.float64)[k[inside]]))
+    return out.reshape(np.shape(states))
 
 
 def sample(group: SymmetryGroup, reps: np.ndarray, coeffs: np.ndarray, n: int,
