@@ -150,8 +150,11 @@ def solve_scipy(hamiltonian: Heisenberg, basis: SzBasis, tol: float = DEFAULT_TO
 
 def solve_scipy_matrix(matrix, t_assembly: float = 0.0, tol: float = DEFAULT_TOL,
                        max_iterations: int | None = None, residual_tol: float = RESIDUAL_TOL,
-                       sign_weights: np.ndarray | None = None) -> EigenResult:
-    """:func:`solve_scipy` for an assembled symmetric scipy matrix (any basis)."""
+                       sign_weights: np.ndarray | None = None, dense_max: int = 2
+                       ) -> EigenResult:
+    """:func:`solve_scipy` for an assembled symmetric scipy matrix (any basis); matrices up
+    to ``dense_max`` rows are diagonalised densely (e.g. :data:`DENSE_MAX` for small symmetry
+    sectors, where ARPACK's Krylov space would be most of the matrix anyway)."""
     import scipy.sparse.linalg as sla
 
     dimension = matrix.shape[0]
@@ -173,7 +176,7 @@ def solve_scipy_matrix(matrix, t_assembly: float = 0.0, tol: float = DEFAULT_TOL
     t1 = time.perf_counter()
     k = min(2, dimension - 1)
     try:
-        if dimension <= DENSE_MAX:
+        if dimension <= max(dense_max, 2):
             dense = matrix.toarray()
             values, vectors = np.linalg.eigh(dense)
         else:

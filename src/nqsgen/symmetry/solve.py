@@ -100,7 +100,7 @@ def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv, two_p
         matrix = op.csr()
         result = eigensolvers.solve_scipy_matrix(matrix, time.perf_counter() - t0, tol,
                                                  max_iterations, sign_weights=weights(
-                                                     0, basis.dimension))
+                                                     0, basis.dimension), dense_max=DENSE_MAX)
         lo, hi = row_partition(basis.dimension, comm.size, comm.rank)
         result.vector, result.row_lo, result.row_hi = result.vector[lo:hi], lo, hi
         return result
