@@ -165,7 +165,7 @@ def build_metadata(cluster, args, basis, result, comm, wall, estimate, energies)
         "nnz": result.nnz,
         "sign_convention": "largest |amplitude| positive; ties (1e-9 relative) to the lowest state",
         "solver": result.solver,
-        "eps_type": "krylovschur" if result.solver == "slepc" else "arpack",
+        "eps_type": {"slepc": "krylovschur", "dense": "lapack"}.get(result.solver, "arpack"),
         "ranks": comm.size,
         "iterations": result.iterations,
         "matvecs": result.matvecs,
@@ -267,6 +267,7 @@ def _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what):
     sector = dict(basis.sector.to_dict(), sz=0, symmetries=symmetries,
                   characters=basis.sector.characters.tolist())
     extra = {"symmetries": symmetries, "sector": sector, "n_representatives": basis.dimension,
+             "solver": args.solver,  # small sectors are diagonalised densely (see "sectors")
              "representation": "symmetric: psi(s) = coefficient(r) * chi(g) / sqrt(orbit_size)"
                                " for s = g.r, r the smallest state of the orbit",
              "group": group.to_dict(), "sectors": scan.sectors,

@@ -89,11 +89,14 @@ def test_dry_run_of_paper_config_lists_every_job_within_20_s(tmp_path):
     assert counts["train"] == len(plan["runs"]) > 2000
     for rule, n in {**count(plan["figures"]), **count(plan["aggregates"])}.items():
         assert counts[rule] == n, rule
-    # the paper's experiments are all there; the supplementary 30-site ones are off
-    assert set(plan["figures"]) == {"fig1", "fig2", "fig3", "fig4", "fig5"}
+    # the paper's experiments are all there, with the supplementary 30-site ones
+    assert set(plan["figures"]) == {"fig1", "fig2", "fig3", "fig4", "fig5", "figS2", "figS3",
+                                    "figS4"}
     for name in plan["figures"]:
         assert f"results/figures/{name}.pdf" in proc.stdout
-    assert "figS2" not in proc.stdout and "kagome_30" not in proc.stdout
+    # the 30-site ground states are planned (symmetric solves; auto = full from 30 sites)
+    assert "results/ground_states/kagome_30/J2=0.5/metadata.json" in proc.stdout
+    assert "--symmetries full" in proc.stdout or "symmetries=full" in proc.stdout
     # >= 5 seeds per point everywhere
     assert all(exp.get("seeds", 5) >= 5 for exp in config["experiments"].values()
                if exp["kind"] != "clusters")

@@ -69,6 +69,7 @@ def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
         record["energies"] = [float(e) for e in result.energies]
         record["timings_s"].update(result.timings)
         record["iterations"], record["matvecs"] = result.iterations, result.matvecs
+        record["solver"] = result.solver
         log.info("sector %s: E0 = %.12f, E1 = %.12f", sector.label, *result.energies)
         if best is None or result.energies[0] < best[1].energies[0]:
             best = (basis, result)
@@ -103,6 +104,8 @@ def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv, two_p
                                                      0, basis.dimension), dense_max=DENSE_MAX)
         lo, hi = row_partition(basis.dimension, comm.size, comm.rank)
         result.vector, result.row_lo, result.row_hi = result.vector[lo:hi], lo, hi
+        if basis.dimension <= DENSE_MAX:
+            result.solver = "dense"
         return result
     return eigensolvers.solve_operator(op, tol=tol, max_iterations=max_iterations, ncv=ncv,
                                        sign_weights=weights)
