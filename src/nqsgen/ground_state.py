@@ -3,7 +3,10 @@
 Run it as ``python -m nqsgen.ground_state --cluster kagome_24 --j2 0.5 --out DIR`` (one
 process, or under ``mpiexec -n P`` / ``srun`` for the MPI-parallel SLEPc solver; every rank
 assembles and writes only its own rows).  ``--solver scipy`` is the single-process
-cross-check.  Output: see :mod:`nqsgen.storage`; energies are in σ units (H = Σ J σ·σ), the
+cross-check.  ``--symmetries`` (default ``auto``: ``full`` from 30 sites on) solves in the
+one-dimensional real sectors of the cluster's symmetry group instead of the full Sz = 0
+sector, scanning ``--sectors`` for the lowest level (see :mod:`nqsgen.symmetry`).  Output:
+see :mod:`nqsgen.storage`; energies are in σ units (H = Σ J σ·σ), the
 ``*_per_site`` values in S·S units (E / 4N).
 
 Before the solve it prints the memory the solve needs per rank and refuses (exit status 2, one
