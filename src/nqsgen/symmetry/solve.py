@@ -89,10 +89,9 @@ def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
 
 def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv, two_pass):
     op = SymmetricHeisenberg(hamiltonian, basis, two_pass=two_pass)
-    orbits = basis.orbit_sizes.astype(np.float64)
 
-    def weights(lo, hi):
-        return 1.0 / np.sqrt(orbits[lo:hi])
+    def weights(lo, hi):  # no float copy of all orbit sizes: it would stay alive in the solve
+        return 1.0 / np.sqrt(basis.orbit_sizes[lo:hi].astype(np.float64))
 
     if basis.dimension <= DENSE_MAX or solver == "scipy":
         if solver == "scipy" and comm.size > 1:
