@@ -9,8 +9,10 @@ from nqsgen.basis import SzBasis
 from nqsgen.overlaps import (
     OverlapSums,
     amplitude_overlap,
+    draw_test_states,
     exact_test_overlap,
     mc_overlap,
+    mc_sample_size,
     sign_overlap,
     test_overlap,
 )
@@ -79,21 +81,32 @@ def test_monte_carlo_estimates_agree_with_exact_within_errors():
 
 
 class FakeState:
-    """A stored-ground-state stand-in: random normalised ψ over the Sz=0 basis of 12 sites."""
+    """A stored-ground-state stand-in: random normalised ψ over the Sz=0 basis of 12 sites,
+    with the reader interface the overlaps use (chunks, look-ups, ψ² draws of states)."""
 
     def __init__(self, seed=0):
         self.basis = SzBasis(12)
         self.dimension = self.basis.dimension
         psi = np.random.default_rng(seed).normal(size=self.dimension)
         self._psi = psi / np.linalg.norm(psi)
+        self.norm_squared = 1.0
 
     def vector(self):
         return self._psi
 
-    def sample(self, n, rng):
+    def amplitude(self, states):
+        return self._psi[self.basis.index(states)]
+
+    def iter_chunks(self, columns=("state", "amplitude"), batch_rows=100):
+        for lo in range(0, self.dimension, batch_rows):
+            hi = min(lo + batch_rows, self.dimension)
+            yield lo, {"state": self.basis.states(lo, hi), "amplitude": self._psi[lo:hi]}
+
+    def sample_states(self, n, rng):
         cdf = np.cumsum(self._psi**2)
-        return np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"),
-                          self.dimension - 1)
+        idx = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"),
+                         self.dimension - 1)
+        return self.basis.states_at(idx)
 
 
 def exact_sign_predict(state, flip_every=7):
@@ -105,9 +118,14 @@ def exact_sign_predict(state, flip_every=7):
     return predict
 
 
+def excluded_states(state, n=300, seed=2):
+    idx = np.unique(np.random.default_rng(seed).integers(0, state.dimension, n))
+    return idx, state.basis.states_at(idx)
+
+
 def test_exact_test_set_excludes_training_and_validation_states():
     state = FakeState()
-    excluded = np.unique(np.random.default_rng(2).integers(0, state.dimension, 300))
+    excluded_idx, excluded = excluded_states(state)
     seen = []
     predict = exact_sign_predict(state)
 
@@ -115,11 +133,11 @@ def test_exact_test_set_excludes_training_and_validation_states():
         seen.append(states.copy())
         return predict(states)
 
-    out = exact_test_overlap(recording, state.vector(), state.basis, excluded, "sign", chunk=100)
+    out = exact_test_overlap(recording, state, excluded, "sign", chunk=100)
     seen = state.basis.index(np.concatenate(seen))
     assert len(seen) == state.dimension - len(excluded) == out["overlap_samples"]
-    assert not np.isin(seen, excluded).any() and len(np.unique(seen)) == len(seen)
-    test = np.setdiff1d(np.arange(state.dimension), excluded)
+    assert not np.isin(seen, excluded_idx).any() and len(np.unique(seen)) == len(seen)
+    test = np.setdiff1d(np.arange(state.dimension), excluded_idx)
     psi = state.vector()[test]
     expected = np.where(test % 7 == 0, -1.0, 1.0)
     assert out["overlap"] == pytest.approx(np.sum(psi**2 * expected) / np.sum(psi**2),
@@ -130,14 +148,31 @@ def test_exact_test_set_excludes_training_and_validation_states():
 
 def test_monte_carlo_mode_above_the_threshold():
     state = FakeState()
-    excluded = np.unique(np.random.default_rng(2).integers(0, state.dimension, 300))
+    excluded_idx, excluded = excluded_states(state)
+    test_mass = 1 - np.sum(state.vector()[excluded_idx] ** 2)
     predict = exact_sign_predict(state)
     exact = test_overlap(predict, state, excluded, "sign", exact_max_states=state.dimension,
                          mc_samples=10, rng=np.random.default_rng(0))
     mc = test_overlap(predict, state, excluded, "sign", exact_max_states=state.dimension - 1,
-                      mc_samples=50_000, rng=np.random.default_rng(0))
+                      mc_samples=50_000, rng=np.random.default_rng(0), test_mass=test_mass)
     assert exact["overlap_method"] == "exact" and mc["overlap_method"] == "monte_carlo"
-    assert 0 < mc["overlap_se"] < 0.01 and mc["overlap_samples"] < 50_000
+    # exactly the requested accepted draws; the rejected ones (in train ∪ val) on top
+    assert mc["overlap_samples"] == 50_000 < mc["overlap_draws"]
+    assert 0 < mc["overlap_se"] < 0.01
     assert abs(mc["overlap"] - exact["overlap"]) < 5 * mc["overlap_se"]
     assert abs(mc["sign_accuracy"] - exact["sign_accuracy"]) < 0.01
     assert mc["inference_states_per_s"] > 0
+
+
+def test_monte_carlo_draws_never_land_in_train_or_validation():
+    state = FakeState()
+    _, excluded = excluded_states(state, n=600)
+    accepted, drawn = draw_test_states(
+        lambda m: state.sample_states(m, np.random.default_rng(m)), excluded, 20_000, 0.5)
+    assert len(accepted) == 20_000 and drawn > 20_000
+    assert not np.isin(accepted, excluded).any()
+
+
+def test_monte_carlo_size_bounds_the_sign_overlap_error():
+    # SE of a mean of ±1 values is sqrt((1 - O²)/n) ≤ 1/√n: n = ⌈1/SE²⌉
+    assert mc_sample_size(0.005) == 40_000 and mc_sample_size(0.01) == 10_000

@@ -185,6 +185,27 @@ def test_errors_are_one_line_and_come_before_any_work(states, tmp_path, capsys):
         kagome(states, out, "--seed", 0, "--iterations", 1, "--checkpoint", ckpt), capsys)
 
 
+def test_whole_basis_that_does_not_fit_is_refused_naming_cluster_and_memory(tmp_path, capsys):
+    from nqsgen.clusters import get_cluster
+    from nqsgen.errors import ConfigError
+    from nqsgen.vmc.stage import _check_whole_basis, parse_args
+
+    args = parse_args(["--cluster", "kagome_30", "--j2", "0.5", "--seed", "0", "--out", "x"])
+    with pytest.raises(ConfigError) as err:  # exact observables over K = 155,117,520 states
+        _check_whole_basis(args, get_cluster("kagome_30"), 155_117_520, available=2e9)
+    assert str(err.value) == ("kagome_30 J2=0.5: the whole basis (K = 155,117,520) needs 5.0 GB, "
+                              "only 2.0 GB are available (lower --exact-max-states below K to "
+                              "skip the exact observables)")
+    _check_whole_basis(args, get_cluster("kagome_30"), 155_117_520, available=6e9)  # fits
+    # at 36 spins (K = 9.1e9 > --exact-max-states) the exact overlap during SR is impossible:
+    # refused before the ground state is even looked for
+    out = tmp_path / "out"
+    message = run_error(["--cluster", "square_36", "--j2", "0.5", "--seed", "0", "--out",
+                         str(out), "--overlap-every", "5"], capsys)
+    assert "--overlap-every needs the exact overlap" in message and "9,075,135,300" in message
+    assert not out.exists()
+
+
 def final_metrics(states, tmp_path, *extra) -> dict:
     out = tmp_path / "run"
     args = ["--cluster", "square_16", "--j2", "0", "--ground-state", str(states["square_16"]),

@@ -1,4 +1,4 @@
-"""Overlaps between the exact ground state and the trial states of DESIGN §4.
+"""Overlaps between the exact ground state and the trial states (paper, "Training procedure").
 
 Definitions (ψ: exact, real, normalised amplitudes; s_i = sign ψ_i with sign 0 := +; T: the
 test set, :mod:`nqsgen.datasets`)
@@ -11,13 +11,16 @@ test set, :mod:`nqsgen.datasets`)
   O_amp = Σ_T |ψ_i| a_i / sqrt(Σ_T ψ_i² · Σ_T a_i²)  ∈ [0, 1].
 * **Sign accuracy**: plain = fraction of test states with ŝ_i = s_i (each state counts once);
   weighted = Σ_T ψ_i² [ŝ_i = s_i] / Σ_T ψ_i² = (1 + O_sign)/2.
-* **Exact** evaluation streams over the basis in chunks (states generated from their row
-  range, spins per inference batch; never a K×N matrix).  Amplitude sums are accumulated with a
-  running shift c (a = e^c·e^(output − c)), so large outputs cannot overflow.
-* **Monte-Carlo** estimate (K above a threshold): n independent draws i ~ ψ² over the whole
-  basis; draws that land in train ∪ val are discarded (rejection), the remaining n_T are draws
-  from ψ² restricted to T.  Then O_sign = E[s ŝ] (SE = std/√n_T), and with r = a/|ψ|,
-  O_amp = E[r]/sqrt(E[r²]) (SE by the delta method).  The plain sign accuracy uses n uniform
+* **Exact** evaluation streams over the basis in chunks of (state, amplitude) rows (for a
+  symmetric ground state the amplitudes are looked up per chunk; spins per inference batch;
+  never a K×N matrix nor, for a symmetric state, the full vector).  Amplitude sums are
+  accumulated with a running shift c (a = e^c·e^(output − c)), so large outputs cannot overflow.
+* **Monte-Carlo** estimate (K above a threshold; the paper's choice at 36 spins): independent
+  draws s ~ ψ² over the whole basis, with amplitude look-ups; draws that land in train ∪ val
+  are discarded (rejection) until n_T are accepted, which are draws from ψ² restricted to T.
+  n_T defaults to ⌈1/SE²⌉ for SE = 0.005, a bound on the SE of the sign overlap whatever its
+  value.  Then O_sign = E[s ŝ] (SE = std/√n_T), and with r = a/|ψ|,
+  O_amp = E[r]/sqrt(E[r²]) (SE by the delta method).  The plain sign accuracy uses n_T uniform
   draws from the basis, again restricted to T.  The MC amplitude estimate cannot see states with
   ψ_i = 0 (they are never drawn) and has heavy tails where a ≫ |ψ|.
 """
@@ -30,7 +33,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nqsgen.datasets import excluded_mask, in_test_set, states_at
+from nqsgen.datasets import in_test_set
 
 TARGETS = ("sign", "amplitude")
 EXACT_CHUNK = 1 << 16  # basis rows per streaming step
@@ -115,57 +118,91 @@ def mc_overlap(target: str, psi: np.ndarray, output: np.ndarray) -> tuple[float,
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
+#: Standard error the Monte-Carlo sign overlap is sized for: SE = sqrt((1 − O²)/n) ≤ 1/√n, so
+#: n = ⌈1/SE²⌉ accepted test-set draws guarantee it whatever the overlap.
+DEFAULT_MC_SE = 0.005
+#: Give up drawing when this many times the wanted number of draws has not been accepted
+#: (the training and validation sets then cover almost all of |ψ|²).
+MC_MAX_DRAW_FACTOR = 100
 
-def exact_test_overlap(predict: Predict, psi: np.ndarray, basis, excluded: np.ndarray,
-                       target: str, chunk: int = EXACT_CHUNK) -> dict:
-    """Exact overlap over T = basis \\ excluded, streaming over row chunks."""
+
+def mc_sample_size(target_se: float) -> int:
+    """Accepted test-set draws that bound the SE of a sign overlap by ``target_se``."""
+    return math.ceil(1.0 / target_se**2)
+
+
+def exact_test_overlap(predict: Predict, ground_state, excluded: np.ndarray, target: str,
+                       chunk: int = EXACT_CHUNK) -> dict:
+    """Exact overlap over T = basis \\ excluded (``excluded``: sorted states), streaming over
+    the basis in chunks of the ground state's (state, amplitude) rows."""
     sums = OverlapSums(target)
-    for lo in range(0, basis.dimension, chunk):
-        hi = min(lo + chunk, basis.dimension)
-        mask = excluded_mask(excluded, lo, hi)
-        states = basis.states(lo, hi)[mask]
-        sums.add(psi[lo:hi][mask], predict(states))
+    for _, rows in ground_state.iter_chunks(columns=("state", "amplitude"), batch_rows=chunk):
+        keep = in_test_set(excluded, rows["state"])
+        sums.add(rows["amplitude"][keep], predict(rows["state"][keep]))
     return {**sums.result(), "overlap_se": 0.0, "overlap_method": "exact",
             "overlap_samples": sums.states, "evaluated": sums.states}
 
 
+def draw_test_states(draw: Callable[[int], np.ndarray], excluded: np.ndarray, n: int,
+                     acceptance: float) -> tuple[np.ndarray, int]:
+    """``n`` draws of ``draw`` outside ``excluded`` (rejection), and the draws made.
+
+    ``acceptance`` (the expected accepted fraction, e.g. the test set's share of |ψ|²) sizes the
+    rounds; drawing stops after ``MC_MAX_DRAW_FACTOR·n`` draws, returning fewer states.
+    """
+    accepted, drawn, parts = 0, 0, []
+    while accepted < n and drawn < MC_MAX_DRAW_FACTOR * n:
+        want = math.ceil((n - accepted) / max(acceptance, 1.0 / MC_MAX_DRAW_FACTOR) * 1.05) + 64
+        states = draw(min(want, MC_MAX_DRAW_FACTOR * n - drawn))
+        drawn += len(states)
+        states = states[in_test_set(excluded, states)][:n - accepted]
+        accepted += len(states)
+        parts.append(states)
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint64), drawn
+
+
 def mc_test_overlap(predict: Predict, ground_state, excluded: np.ndarray, target: str,
-                    n_samples: int, rng: np.random.Generator) -> dict:
-    """Monte-Carlo overlap over T from ``n_samples`` draws from ψ² (and uniform draws for the
-    plain sign accuracy), rejecting draws in ``excluded``."""
-    psi, basis = ground_state.vector(), ground_state.basis
-    idx = ground_state.sample(n_samples, rng)
-    idx = idx[in_test_set(excluded, idx)]
-    output = predict(states_at(basis, idx))
-    overlap, se = mc_overlap(target, psi[idx], output)
-    accuracy, evaluated = math.nan, len(idx)
+                    n_samples: int, rng: np.random.Generator, test_mass: float = 1.0) -> dict:
+    """Monte-Carlo overlap over T from ``n_samples`` accepted draws from ψ² restricted to T
+    (draws in ``excluded`` are rejected), and the plain sign accuracy from as many uniform
+    draws from T.  ``test_mass`` (Σ_T ψ² / Σ ψ²) sizes the drawing rounds only."""
+    states, drawn = draw_test_states(lambda m: ground_state.sample_states(m, rng), excluded,
+                                     n_samples, test_mass)
+    overlap, se = mc_overlap(target, ground_state.amplitude(states), predict(states))
+    accuracy, evaluated = math.nan, len(states)
     weighted = (1 + overlap) / 2 if target == "sign" else math.nan
     if target == "sign":
-        uniform = rng.integers(0, basis.dimension, n_samples)
-        uniform = uniform[in_test_set(excluded, uniform)]
-        agree = (psi[uniform] >= 0) == (predict(states_at(basis, uniform)) >= 0)
+        basis = ground_state.basis
+        test_share = 1.0 - len(excluded) / basis.dimension
+        uniform, _ = draw_test_states(
+            lambda m: basis.states_at(rng.integers(0, basis.dimension, m)), excluded,
+            n_samples, test_share)
+        agree = (ground_state.amplitude(uniform) >= 0) == (predict(uniform) >= 0)
         accuracy = float(agree.mean()) if len(agree) else math.nan
         evaluated += len(uniform)
     return {"overlap": overlap, "sign_accuracy": accuracy, "sign_accuracy_weighted": weighted,
-            "overlap_se": se, "overlap_method": "monte_carlo", "overlap_samples": len(idx),
-            "evaluated": evaluated}
+            "overlap_se": se, "overlap_method": "monte_carlo", "overlap_samples": len(states),
+            "overlap_draws": drawn, "evaluated": evaluated}
 
 
 def test_overlap(predict: Predict, ground_state, excluded: np.ndarray, target: str, *,
-                 exact_max_states: int, mc_samples: int, rng: np.random.Generator) -> dict:
+                 exact_max_states: int, mc_samples: int, rng: np.random.Generator,
+                 test_mass: float = 1.0) -> dict:
     """Overlap on the test set: exact when K ≤ ``exact_max_states``, else Monte Carlo.
 
     Returns ``overlap``, ``overlap_se`` (0 when exact), ``overlap_method`` ("exact" or
     "monte_carlo"), ``overlap_samples`` (test states summed, or accepted MC draws),
+    ``overlap_draws`` (MC draws made, rejected ones included; the test states when exact),
     ``sign_accuracy``, ``sign_accuracy_weighted``, ``eval_time_s`` and
     ``inference_states_per_s`` (all states the network evaluated, per second of evaluation).
     """
     t0 = time.perf_counter()
     if ground_state.dimension <= exact_max_states:
-        out = exact_test_overlap(predict, ground_state.vector(), ground_state.basis, excluded,
-                                 target)
+        out = exact_test_overlap(predict, ground_state, excluded, target)
+        out["overlap_draws"] = out["overlap_samples"]
     else:
-        out = mc_test_overlap(predict, ground_state, excluded, target, mc_samples, rng)
+        out = mc_test_overlap(predict, ground_state, excluded, target, mc_samples, rng,
+                              test_mass)
     wall = time.perf_counter() - t0
     evaluated = out.pop("evaluated")
     out["eval_time_s"] = wall

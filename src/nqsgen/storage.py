@@ -170,6 +170,7 @@ class GroundState:
         self.metadata = metadata
         self.basis = SzBasis(metadata["n_sites"], metadata.get("n_up"))
         self._vector: np.ndarray | None = None
+        self._norm_squared: float | None = None
 
     # -- opening and verification -------------------------------------------------------
     @classmethod
@@ -281,11 +282,28 @@ class GroundState:
         """ψ(s) for arbitrary basis states ``s`` (uint64) by O(1) index lookup."""
         return self.vector()[self.basis.index(states)]
 
+    @property
+    def norm_squared(self) -> float:
+        """Σ_i ψ_i² over the whole basis (1 up to rounding for a stored ground state)."""
+        if self._norm_squared is None:
+            vec = self.vector()
+            self._norm_squared = float(np.dot(vec, vec))
+        return self._norm_squared
+
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Indices of ``n`` states drawn from P(i) = ψ_i² with replacement."""
         cdf = np.cumsum(self.vector() ** 2)
         u = rng.random(n) * cdf[-1]
         return np.minimum(np.searchsorted(cdf, u, side="right"), self.dimension - 1)
+
+    def sample_states(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` basis states (uint64) drawn from P(s) = ψ(s)² with replacement.
+
+        The same draws as :meth:`sample` for the same generator, as states instead of indices
+        (the learning code identifies examples by their states, so that it never needs the
+        full-basis vector of a symmetric ground state).
+        """
+        return self.basis.states_at(self.sample(n, rng))
 
 
 MAX_EXPANSION = 400_000_000  # full-basis vectors up to this length (3.2 GB) are materialised
@@ -312,6 +330,8 @@ class SymmetricGroundState(GroundState):
         self.group = SymmetryGroup.from_dict(metadata["group"])
         self.characters = np.asarray(metadata["sector"]["characters"], dtype=np.int64)
         self._symmetric: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._lookup: tuple[np.ndarray, int] | None = None
+        self._cdf: np.ndarray | None = None
 
     @property
     def stored_rows(self) -> int:
@@ -348,20 +368,45 @@ class SymmetricGroundState(GroundState):
         return self._vector
 
     def amplitude(self, states: np.ndarray) -> np.ndarray:
-        """ψ(s) for arbitrary Sz basis states (uint64)."""
+        """ψ(s) for arbitrary Sz basis states (uint64): the representative of each state (its
+        smallest image over G), then a bisection in the stored representatives."""
         from nqsgen.symmetry import expansion
 
         if self._vector is not None:
             return super().amplitude(states)
         reps, coeffs, orbits = self.symmetric()
-        return expansion.amplitudes(self.group, self.characters, reps, coeffs, orbits, states)
+        return expansion.amplitudes(self.group, self.characters, reps, coeffs, orbits, states,
+                                    lookup=self._lookup_table())
+
+    def _lookup_table(self) -> tuple[np.ndarray, int]:
+        """The bucket table of the representatives (built once; 32 MB at most)."""
+        from nqsgen.symmetry.basis import bucket_table
+
+        if self._lookup is None:
+            self._lookup = bucket_table(self.symmetric()[0], self.n_sites)
+        return self._lookup
+
+    @property
+    def norm_squared(self) -> float:
+        """Σ_s ψ(s)² = Σ_r c_r² (the orbits' states carry c_r²/|O_r| each)."""
+        if self._norm_squared is None:
+            coeffs = self.symmetric()[1]
+            self._norm_squared = float(np.dot(coeffs, coeffs))
+        return self._norm_squared
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Full-basis indices of ``n`` states drawn exactly from ψ² (orbit, then element)."""
+        return self.basis.index(self.sample_states(n, rng))
+
+    def sample_states(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` full-basis states (uint64) drawn exactly from ψ²: a representative r with
+        probability c_r², then a uniformly random group element g, giving g·r.  Memory is
+        O(n) plus the cumulative distribution of the representatives (cached)."""
         from nqsgen.symmetry import expansion
 
-        reps, coeffs, _ = self.symmetric()
-        return self.basis.index(expansion.sample(self.group, reps, coeffs, n, rng))
+        if self._cdf is None:
+            self._cdf = np.cumsum(self.symmetric()[1] ** 2)
+        return expansion.sample(self.group, self.symmetric()[0], None, n, rng, cdf=self._cdf)
 
     def iter_chunks(self, columns=("state", "amplitude"), batch_rows: int = 1 << 20
                     ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:

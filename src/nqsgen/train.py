@@ -1,5 +1,5 @@
 """Stage ``train``: learn the sign structure or the amplitudes of an exact ground state from a
-|ψ|² sample and measure the overlap on the rest of the basis (DESIGN §4).
+|ψ|² sample and measure the overlap on the rest of the basis (paper, "Training procedure").
 
     python -m nqsgen.train --cluster kagome_24 --j2 0.5 --target sign --arch dense2 \\
         --eps 0.01 --seed 0 --out DIR [--ground-state DIR]
@@ -21,7 +21,8 @@ Metrics columns (definitions in :mod:`nqsgen.datasets`, :mod:`nqsgen.overlaps`,
 ``test_states``/``test_mass`` of the test set T (all states not drawn; all K when εtrain = 1);
 ``overlap`` = the trained target's test overlap (``sign_overlap`` or ``amplitude_overlap``,
 the other NaN), ``overlap_method`` ``exact`` (``overlap_se`` 0) or ``monte_carlo`` (with its
-standard error; ``overlap_samples`` accepted draws, else the number of test states);
+standard error; ``overlap_samples`` accepted draws, else the number of test states;
+``overlap_draws`` the Monte-Carlo draws made, rejected ones included);
 ``sign_accuracy`` (plain) and ``sign_accuracy_weighted`` (ψ²-weighted) on T; at the restored
 best epoch ``best_epoch``, ``train_loss`` (mean batch loss of that epoch), ``val_loss``,
 ``val_overlap`` (Monte-Carlo estimate from the validation draws); ``epochs`` run,
@@ -59,12 +60,14 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import torch
 
+from nqsgen.basis import SzBasis
 from nqsgen.cli import OneLineParser
 from nqsgen.clusters import get_cluster
 from nqsgen.config import load_cluster_specs
 from nqsgen.datasets import (
     EXPRESSIBILITY_MODES,
     check_fractions,
+    check_memory,
     default_eps_val,
     make_split,
     seed_streams,
@@ -72,14 +75,13 @@ from nqsgen.datasets import (
 from nqsgen.devices import describe, resolve_device, set_threads
 from nqsgen.errors import ConfigError, NqsgenError
 from nqsgen.models import ModelConfig, Predictor, build_model, count_parameters
-from nqsgen.overlaps import test_overlap
+from nqsgen.overlaps import DEFAULT_MC_SE, mc_sample_size, test_overlap
 from nqsgen.storage import GroundState, j2_dirname, write_run_tables
 from nqsgen.training import TrainConfig, fit
 
 log = logging.getLogger("nqsgen.train")
 
 DEFAULT_EXACT_MAX_STATES = 300_000_000  # K above which the test overlap is a MC estimate
-DEFAULT_MC_SAMPLES = 1_000_000
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "val_overlap", "time_s")
 #: Columns of metrics.parquet, in order.
 METRIC_COLUMNS = (
@@ -93,7 +95,8 @@ METRIC_COLUMNS = (
     "n_train", "train_unique", "train_mass", "n_val", "val_unique", "val_mass",
     "test_states", "test_mass",
     # test-set metrics
-    "overlap", "overlap_se", "overlap_method", "overlap_samples", "sign_overlap",
+    "overlap", "overlap_se", "overlap_method", "overlap_samples", "overlap_draws",
+    "sign_overlap",
     "amplitude_overlap", "sign_accuracy", "sign_accuracy_weighted",
     # training
     "best_epoch", "epochs", "stopped_early", "train_loss", "val_loss", "val_overlap",
@@ -134,12 +137,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     a("--device", default="auto", help="auto | cpu | cuda (auto: CUDA when available)")
     a("--threads", type=int, default=1, help="CPU threads (torch and numba; default 1)")
     a("--exact-max-states", type=float, default=DEFAULT_EXACT_MAX_STATES,
-      help="largest K whose test overlap is summed exactly; above: Monte Carlo")
-    a("--mc-samples", type=float, default=DEFAULT_MC_SAMPLES,
-      help="ψ² draws of the Monte-Carlo test overlap")
+      help="largest K whose test overlap is summed exactly (default 3e8: up to 30 spins); "
+           "above: Monte Carlo")
+    a("--mc-se", type=float, default=DEFAULT_MC_SE,
+      help="standard error the Monte-Carlo sign overlap is sized for (default 0.005: "
+           "⌈1/SE²⌉ = 40,000 accepted test-set draws)")
+    a("--mc-samples", type=float, default=None,
+      help="accepted ψ² test-set draws of the Monte-Carlo overlap (default from --mc-se)")
     args = p.parse_args(argv)
     if args.eps_val is None and math.isfinite(args.eps):
         args.eps_val = default_eps_val(args.eps)
+    if args.mc_samples is None and 0 < args.mc_se < 1:
+        args.mc_samples = mc_sample_size(args.mc_se)
     return args
 
 
@@ -188,6 +197,8 @@ def _validate(args) -> None:
     if not 0 <= args.seed < 2**31 or args.threads < 1:
         raise ConfigError(f"--seed must be in [0, 2^31) and --threads ≥ 1, got {args.seed}, "
                           f"{args.threads}")
+    if not 0 < args.mc_se < 1:
+        raise ConfigError(f"--mc-se must be in (0, 1), got {args.mc_se}")
     if not args.exact_max_states >= 0 or not 2 <= args.mc_samples < math.inf:
         raise ConfigError("--exact-max-states must be ≥ 0 and --mc-samples ≥ 2")
 
@@ -204,10 +215,15 @@ def open_ground_state(args, cluster) -> GroundState:
 
 def prepare(args):
     """Validate everything cheap-to-check: returns (cluster, ground_state, device)."""
+    import psutil
+
     _validate(args)
     specs = load_cluster_specs(args.config) if args.config else None
     cluster = get_cluster(args.cluster, specs)
     device = resolve_device(args.device)
+    dimension = SzBasis(cluster.n_sites).dimension
+    check_memory(f"{cluster.name} J2={args.j2:g}", args.eps, args.eps_val, dimension,
+                 cluster.n_sites, psutil.virtual_memory().available)
     return cluster, open_ground_state(args, cluster), device
 
 
@@ -232,7 +248,8 @@ def run(args) -> dict:
                  generator)
     test = test_overlap(Predictor(model, cluster.n_sites, device), state, split.excluded,
                         args.target, exact_max_states=int(args.exact_max_states),
-                        mc_samples=int(args.mc_samples), rng=streams["test"])
+                        mc_samples=int(args.mc_samples), rng=streams["test"],
+                        test_mass=split.test_mass / state.norm_squared)
     log.info("test overlap (%s, %s) %.6f ± %.1e over %d states; %.0f states/s",
              args.target, test["overlap_method"], test["overlap"], test["overlap_se"],
              test["overlap_samples"], test["inference_states_per_s"])
@@ -272,7 +289,7 @@ def metrics_row(args, cluster, state, split, model, device, result, test, wall) 
         "val_unique": split.val.unique, "val_mass": split.val.mass,
         "test_states": split.test_states, "test_mass": split.test_mass,
         **{k: test[k] for k in ("overlap", "overlap_se", "overlap_method", "overlap_samples",
-                                "sign_accuracy", "sign_accuracy_weighted")},
+                                "overlap_draws", "sign_accuracy", "sign_accuracy_weighted")},
         "sign_overlap": test["overlap"] if sign else math.nan,
         "amplitude_overlap": math.nan if sign else test["overlap"],
         "best_epoch": result.best_epoch, "epochs": result.epochs,

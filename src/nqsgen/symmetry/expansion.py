@@ -52,13 +52,18 @@ def expand(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray, coeff
 
 
 def amplitudes(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray,
-               coeffs: np.ndarray, orbits: np.ndarray, states: np.ndarray) -> np.ndarray:
-    """ψ(s) for arbitrary Sz states s (0 for states of orbits outside the sector)."""
+               coeffs: np.ndarray, orbits: np.ndarray, states: np.ndarray,
+               lookup: tuple[np.ndarray, int] | None = None) -> np.ndarray:
+    """ψ(s) for arbitrary Sz states s (0 for states of orbits outside the sector).
+
+    ``lookup`` is the :func:`~nqsgen.symmetry.basis.bucket_table` of ``reps`` (built here when
+    not given; callers that look up many batches pass it once).
+    """
     flat = np.ascontiguousarray(states, dtype=np.uint64).reshape(-1)
     found, chi = np.empty_like(flat), np.empty(flat.shape[0], dtype=np.int64)
     _representatives(flat, group.masks, group.flip_words, characters.astype(np.int64), found,
                      chi, 4 * numba.get_num_threads())
-    buckets, shift = bucket_table(reps, group.n_sites)
+    buckets, shift = lookup if lookup is not None else bucket_table(reps, group.n_sites)
     k = np.empty(flat.shape[0], dtype=np.int64)
     _index_many(reps, buckets, shift, found, k)
     inside = k >= 0
@@ -68,10 +73,14 @@ def amplitudes(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray,
     return out.reshape(np.shape(states))
 
 
-def sample(group: SymmetryGroup, reps: np.ndarray, coeffs: np.ndarray, n: int,
-           rng: np.random.Generator) -> np.ndarray:
-    """``n`` full-basis states (uint64) drawn from |ψ|² with replacement (exactly)."""
-    cdf = np.cumsum(np.asarray(coeffs, dtype=np.float64) ** 2)
+def sample(group: SymmetryGroup, reps: np.ndarray, coeffs: np.ndarray | None, n: int,
+           rng: np.random.Generator, cdf: np.ndarray | None = None) -> np.ndarray:
+    """``n`` full-basis states (uint64) drawn from |ψ|² with replacement (exactly).
+
+    ``cdf`` = ``cumsum(coeffs**2)`` may be passed instead of ``coeffs`` (callers that draw
+    several samples compute it once)."""
+    if cdf is None:
+        cdf = np.cumsum(np.asarray(coeffs, dtype=np.float64) ** 2)
     u = rng.random(n) * cdf[-1]
     which = np.minimum(np.searchsorted(cdf, u, side="right"), len(reps) - 1)
     elements = rng.integers(0, len(group), n)

@@ -64,10 +64,12 @@ from importlib import metadata as _pkg_metadata
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.dataset as ds
 import torch
 
+from nqsgen.basis import SzBasis
 from nqsgen.cli import OneLineParser
 from nqsgen.clusters import get_cluster
 from nqsgen.config import load_cluster_specs
@@ -226,6 +228,25 @@ def _check_size(args, cluster, dimension: int) -> None:
                           f"({hint})")
 
 
+#: Bytes per basis state of the exact whole-basis observables: log ψ (complex128, 16) and its
+#: real part, weights and look-up indices while the energy streams (16).
+EXACT_BYTES_PER_STATE = 32
+
+
+def _check_whole_basis(args, cluster, dimension: int, available: float) -> None:
+    """Refuse (one line naming the cluster and the memory) when what needs the whole basis —
+    the exact sampler, or the exact energy and overlaps up to --exact-max-states — does not fit
+    in ``available`` bytes."""
+    whole_basis = args.sampler == "exact" or dimension <= args.exact_max_states
+    need = EXACT_BYTES_PER_STATE * dimension if whole_basis else 0
+    if need > available:
+        hint = ("use --sampler metropolis" if args.sampler == "exact" else
+                "lower --exact-max-states below K to skip the exact observables")
+        raise ConfigError(f"{cluster.name} J2={args.j2:g}: the whole basis (K = {dimension:,}) "
+                          f"needs {need / 1e9:.1f} GB, only {available / 1e9:.1f} GB are "
+                          f"available ({hint})")
+
+
 def _samples_per_chain(args) -> int:
     return -(-args.samples // args.chains)
 
@@ -236,8 +257,13 @@ def prepare(args):
     specs = load_cluster_specs(args.config) if args.config else None
     cluster = get_cluster(args.cluster, specs)
     device = resolve_device(args.device)
+    dimension = SzBasis(cluster.n_sites).dimension
+    _check_size(args, cluster, dimension)
+    _check_whole_basis(args, cluster, dimension, psutil.virtual_memory().available)
+    if args.overlap_every and dimension > args.exact_max_states:
+        raise ConfigError(f"--overlap-every needs the exact overlap, which is skipped above "
+                          f"--exact-max-states ({args.exact_max_states:g} < K = {dimension:,})")
     state = open_ground_state(args, cluster)
-    _check_size(args, cluster, state.dimension)
     return cluster, state, device
 
 
