@@ -15,11 +15,13 @@ import pytest
 from nqsgen.aggregate import (
     CRITICAL_COLUMNS,
     POINT_COLUMNS,
+    SCALING_COLUMNS,
     TRANSITION_COLUMNS,
     critical_table,
     points_table,
     read_train_runs,
     read_vmc_runs,
+    scaling_table,
     transitions_table,
     write_table,
 )
@@ -31,13 +33,18 @@ REGIONS = {"square": [0.4, 0.6], "triangular": [1.25, 1.5], "kagome": [0.51, 1.8
 K24 = comb(24, 12)
 
 
-def run(cluster, j2, target, arch, eps, seed, overlap, expressibility=False):
+def run(cluster, j2, target, arch, eps, seed, overlap, expressibility=False, unique=100):
     lattice = cluster.split("_")[0]
     n = int(cluster.split("_")[1])
     return dict(source="train", cluster=cluster, lattice=lattice, n_sites=n,
                 dimension=comb(n, n // 2), j2=j2, target=target, arch=arch, eps_train=eps,
                 seed=seed, expressibility=expressibility, overlap=overlap, overlap_se=0.0,
-                overlap_method="exact", train_unique=100, epochs=30, wall_time_s=4.0)
+                overlap_method="exact", train_unique=unique, epochs=30, wall_time_s=4.0)
+
+
+def unique_of(eps, dimension):
+    """A made-up distinct-state count: half of the draws (a power law in log-log)."""
+    return 0.5 * eps * dimension
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +74,9 @@ def eps_runs():
         for eps in np.logspace(-4, -0.5, 8):
             for seed in range(4):
                 y = logistic(np.log10(eps), 0.0, 0.95, x0, 0.1) + rng.normal(0, 0.02)
-                rows.append(run(cluster, j2, "sign", "dense2", float(eps), seed, y))
+                n = int(cluster.split("_")[1])
+                rows.append(run(cluster, j2, "sign", "dense2", float(eps), seed, y,
+                                unique=unique_of(eps, comb(n, n // 2))))
     return pd.DataFrame(rows), truth
 
 
@@ -208,17 +217,91 @@ def test_eps_sweep_figure_log_axis_fits_and_critical_markers(eps_runs):
     assert "0.5 (frustrated)" in labels and "0" in labels
 
 
+def test_critical_table_counts_unique_states_and_flags_unbracketed_switches(eps_runs):
+    runs, truth = eps_runs
+    table = critical_table(runs, "fig5", n_boot=50)
+    assert tuple(table.columns) == CRITICAL_COLUMNS
+    assert table["bracketed"].all()
+    for row in table.itertuples():
+        # unique = eps·K/2 exactly, a straight line in log-log: the interpolation is exact
+        assert row.n_c_unique == pytest.approx(0.5 * row.n_c, rel=1e-9)
+        assert row.n_c_unique_low == pytest.approx(0.5 * row.n_c_low, rel=1e-9)
+    # a grid that stops below the switch: the switch is not bracketed by grid points
+    early = runs[(runs["cluster"] == "square_24") & (runs["j2"] == 0.0)
+                 & (runs["eps_train"] < 10 ** -2.6)]
+    (row,) = critical_table(early, "fig5", n_boot=20).itertuples()
+    assert not row.bracketed
+
+
+def scaling_runs(exponent, seed=0):
+    """εtrain sweeps on three cluster sizes whose critical training-set size grows as
+    n_c = 30·(K / K_16)^exponent."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cluster in ("square_16", "square_24", "square_30"):
+        n = int(cluster.split("_")[1])
+        k = comb(n, n // 2)
+        x0 = math.log10(30 * (k / comb(16, 8)) ** exponent / k)
+        for eps in np.logspace(x0 - 1.5, x0 + 1.5, 9):
+            for seed_ in range(4):
+                y = logistic(math.log10(eps), 0.0, 0.95, x0, 0.08) + rng.normal(0, 0.01)
+                rows.append(run(cluster, 0.5, "sign", "dense2", float(eps), seed_, y,
+                                unique=unique_of(eps, k)))
+    return pd.DataFrame(rows)
+
+
+def test_scaling_table_recovers_the_growth_exponent():
+    critical = critical_table(scaling_runs(0.3), "fig5", n_boot=60)
+    (row,) = scaling_table(critical, "fig5").itertuples()
+    assert tuple(scaling_table(critical, "fig5").columns) == SCALING_COLUMNS
+    assert row.n_defined == row.n_clusters == 3 and row.all_bracketed
+    assert 0 < row.exponent_se < 0.05
+    assert abs(row.exponent - 0.3) < 3 * row.exponent_se
+    assert row.unique_exponent == pytest.approx(row.exponent, abs=1e-6)  # unique ∝ draws
+    k_ratio = comb(30, 15) / comb(16, 8)
+    assert row.growth == pytest.approx(k_ratio**0.3, rel=0.15)
+    assert row.growth_low < row.growth < row.growth_high
+
+
+def test_scaling_caption_reads_the_finished_table(tmp_path):
+    from nqsgen.aggregate import CaptionTable
+
+    path = tmp_path / "fig5.scaling.parquet"
+    caption = CaptionTable(str(path))
+    assert caption.scaling() == "" and repr(caption) == f"CaptionTable({str(path)!r})"
+    write_table(scaling_table(critical_table(scaling_runs(0.3), "fig5", n_boot=30), "fig5"),
+                path)
+    text = caption.scaling()
+    assert text.startswith("J2/J1 = 0.5 (sign, dense2): n_c ∝ K^b with b = 0.")
+    assert "in distinct states" in text and "while K grows ×1.21e+04" in text
+
+
 @pytest.mark.parametrize("clusters", [["square_16", "square_24"], ["square_24"], []])
 def test_scaling_figure_with_several_one_or_no_clusters(eps_runs, clusters):
     runs, _ = eps_runs
     critical = critical_table(runs[runs["cluster"].isin(clusters)], "fig5", n_boot=30)
-    fig = F.scaling_figure(critical)
-    (ax,) = _axes(fig)
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    plotted = sum(len(c[0].get_xdata()) for c in ax.containers)
-    assert plotted == len(critical[critical["defined"]]) if clusters else plotted == 0
-    if not clusters:
-        assert any("no critical" in t.get_text() for t in ax.texts)
+    fig = F.scaling_figure(critical, scaling_table(critical, "fig5"))
+    axes = _axes(fig)
+    assert len(axes) == 2  # draws and distinct states
+    for ax in axes:
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        plotted = sum(len(c[0].get_xdata()) for c in ax.containers)
+        assert plotted == len(critical[critical["defined"]]) if clusters else plotted == 0
+        if not clusters:
+            assert any("no critical" in t.get_text() for t in ax.texts)
+    if len(clusters) == 2:
+        labels = [t.get_text() for t in axes[0].get_legend().get_texts()]
+        assert any("$b$ =" in label for label in labels)  # the fitted exponent
+
+
+def test_scaling_figure_marks_unbracketed_points_open():
+    critical = critical_table(scaling_runs(0.3), "fig5", n_boot=30)
+    critical.loc[critical["cluster"] == "square_30", "bracketed"] = False
+    fig = F.scaling_figure(critical, scaling_table(critical, "fig5"))
+    ax = _axes(fig)[0]
+    open_markers = [ln for ln in ax.lines if ln.get_markerfacecolor() == "white"]
+    assert len(open_markers) == 1 and len(open_markers[0].get_xdata()) == 1
+    assert "not bracketed" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
 
 
 def test_clusters_figure_and_save_pdf_are_reproducible(tmp_path):

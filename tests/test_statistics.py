@@ -134,3 +134,21 @@ def test_locator_flags_a_loss_within_the_noise_as_not_significant():
     t = locate_transition(j2, 0.5 + rng.normal(0, 0.2, j2.size), n_boot=50)
     assert t.defined and not t.significant
     assert t.drop < 2 * t.drop_se
+
+
+def test_growth_exponent_of_an_exact_power_law_and_its_error():
+    from nqsgen.statistics import growth_exponent
+
+    k = np.array([2.7e6, 1.55e8, 9.1e9])
+    n = 1e3 * (k / k[0]) ** 0.25
+    half = 0.1  # every interval ±0.1 in log10 n_c
+    r = growth_exponent(k, n, n / 10**half, n * 10**half, ci=0.95)
+    assert r.exponent == pytest.approx(0.25, abs=1e-12) and r.chi2 == pytest.approx(0, abs=1e-20)
+    # weighted least squares with σ = 0.1/1.96 on every point: se(b) = σ / sqrt(Σ (x - x̄)²)
+    x = np.log10(k)
+    expected_se = (half / 1.959963984540054) / math.sqrt(np.sum((x - x.mean()) ** 2))
+    assert r.exponent_se == pytest.approx(expected_se, rel=1e-9)
+    assert r.exponent_low == pytest.approx(0.25 - 1.959963984540054 * expected_se, rel=1e-9)
+    assert r.intercept == pytest.approx(3 - 0.25 * x[0], rel=1e-12)
+    single = growth_exponent(k[:1], n[:1], n[:1] / 2, n[:1] * 2)
+    assert math.isnan(single.exponent) and "fewer than two" in single.message

@@ -1,4 +1,5 @@
-"""Aggregation of training (and VMC) runs into the tables behind the figures (DESIGN §3.5).
+"""Aggregation of training (and VMC) runs into the tables behind the figures (mean and
+standard error over seeds, and the fitted quantities of :mod:`nqsgen.statistics`).
 
 Input: the ``metrics.parquet`` files of one experiment's runs (one row each, written by
 :mod:`nqsgen.train`; ``overlap`` is the test overlap) and, for J2 sweeps with VMC, the
@@ -19,8 +20,23 @@ estimates, 0 when exact), ``train_unique_mean``, ``epochs_mean``, ``wall_time_s_
 :func:`nqsgen.statistics.critical_fraction` (``eps_c`` with its bootstrap interval
 ``eps_c_low``/``eps_c_high``, ``log10_eps_c``/``log10_eps_c_se``, ``width``, ``lower``,
 ``upper``, ``step``, the grid points around the switch ``bracket_low``/``bracket_high``,
-``in_range``, ``defined``, ``message``), and the critical training-set size
-``n_c = eps_c·K`` (draws) with ``n_c_low``/``n_c_high``.
+``in_range``, ``defined``, ``message``), whether the grid has points on both sides of the
+switch (``bracketed``: both ``bracket_low`` and ``bracket_high`` exist — a critical εtrain that
+is not bracketed is extrapolated and flagged in the figures), and the critical training-set size
+``n_c = eps_c·K`` in draws (the paper's εtrain counts draws, with replacement) with
+``n_c_low``/``n_c_high``, and in distinct states ``n_c_unique`` (with ``n_c_unique_low`` /
+``n_c_unique_high``): the runs' mean ``train_unique`` interpolated log–log in εtrain at
+εc (and at the interval's ends; NaN outside the grid).
+
+``scaling`` — ``results/tables/{experiment}.scaling.parquet`` (scaling experiments), one row per
+(J2, target, arch) series (:data:`SCALING_COLUMNS`): the growth exponent b of n_c ∝ K^b
+(:func:`nqsgen.statistics.growth_exponent`, over the clusters whose εc is ``defined``) with its
+SE and interval and the line's ``intercept`` (log10 n_c at K = 1), the same for ``n_c_unique``
+(``unique_exponent``...), the smallest and largest
+K of the fit and the growth of n_c between them (``growth`` = n_c(K_max)/n_c(K_min), the
+paper's "factor of 10" from 24 to 36 spins, with ``growth_low``/``growth_high`` from the
+intervals' ends), ``n_clusters`` (clusters in the series), ``n_defined`` (those fitted) and
+``all_bracketed``.
 
 ``transitions`` — ``results/tables/{experiment}.transitions.parquet`` (J2 sweeps), one row per
 curve (source, cluster, target, arch, εtrain; expressibility runs excluded)
@@ -39,12 +55,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nqsgen.errors import StorageError
-from nqsgen.statistics import SUMMARY_COLUMNS, critical_fraction, locate_transition, summarize
+from nqsgen.statistics import (
+    SUMMARY_COLUMNS,
+    critical_fraction,
+    growth_exponent,
+    locate_transition,
+    summarize,
+)
 
 #: Identifying columns of a point (and of a run, with ``seed``).
 KEY_COLUMNS = ("source", "cluster", "lattice", "n_sites", "dimension", "j2", "target", "arch",
@@ -54,9 +77,17 @@ POINT_COLUMNS = ("experiment", *KEY_COLUMNS, *SUMMARY_COLUMNS, "overlap_method",
 CRITICAL_COLUMNS = ("experiment", "cluster", "lattice", "n_sites", "dimension", "j2", "target",
                     "arch", "eps_c", "eps_c_low", "eps_c_high", "log10_eps_c",
                     "log10_eps_c_se", "width", "lower", "upper", "step", "bracket_low",
-                    "bracket_high", "in_range", "defined",
-                    "n_c", "n_c_low", "n_c_high", "n_points", "n_runs", "n_boot",
-                    "boot_success", "message")
+                    "bracket_high", "in_range", "defined", "bracketed",
+                    "n_c", "n_c_low", "n_c_high", "n_c_unique", "n_c_unique_low",
+                    "n_c_unique_high", "n_points", "n_runs", "n_boot", "boot_success",
+                    "message")
+SCALING_COLUMNS = ("experiment", "j2", "target", "arch", "exponent", "exponent_se",
+                   "exponent_low", "exponent_high", "intercept", "chi2", "unique_exponent",
+                   "unique_exponent_se", "unique_exponent_low", "unique_exponent_high",
+                   "unique_intercept",
+                   "dimension_min", "dimension_max", "n_c_min", "n_c_max", "growth",
+                   "growth_low", "growth_high", "unique_growth", "n_clusters", "n_defined",
+                   "all_bracketed", "message")
 TRANSITION_COLUMNS = ("experiment", "source", "cluster", "lattice", "target", "arch",
                       "eps_train", "j2_c", "j2_c_low", "j2_c_high", "j2_left", "j2_right",
                       "drop", "drop_se", "slope", "agreement", "n_points", "n_runs", "defined",
@@ -167,11 +198,101 @@ def critical_table(runs: pd.DataFrame, experiment: str, n_boot: int = 1000,
         row = dict(zip(keys, key, strict=True), experiment=experiment, **result)
         dim = float(row["dimension"])
         row.update(n_c=row["eps_c"] * dim, n_c_low=row["eps_c_low"] * dim,
-                   n_c_high=row["eps_c_high"] * dim)
+                   n_c_high=row["eps_c_high"] * dim,
+                   bracketed=bool(np.isfinite(row["bracket_low"])
+                                  and np.isfinite(row["bracket_high"])))
+        unique = group.groupby("eps_train")["train_unique"].mean()
+        for suffix in ("", "_low", "_high"):
+            row[f"n_c_unique{suffix}"] = _loglog_interp(row[f"eps_c{suffix}"], unique)
         rows.append(row)
     if not rows:
         return _empty(CRITICAL_COLUMNS)
     return pd.DataFrame(rows)[list(CRITICAL_COLUMNS)]
+
+
+def _loglog_interp(x: float, values: pd.Series) -> float:
+    """``values`` (indexed by εtrain) interpolated linearly in log–log at ``x``; NaN outside
+    the grid or where undefined."""
+    values = values[(values.index > 0) & (values > 0)].sort_index()
+    if not np.isfinite(x) or x <= 0 or values.empty:
+        return math.nan
+    grid = np.log10(values.index.to_numpy(dtype=float))
+    if not grid[0] <= math.log10(x) <= grid[-1]:
+        return math.nan
+    return float(10 ** np.interp(math.log10(x), grid, np.log10(values.to_numpy(dtype=float))))
+
+
+def scaling_table(critical: pd.DataFrame, experiment: str, ci: float = 0.95) -> pd.DataFrame:
+    """Growth exponent of the critical training-set size per (J2, target, arch) series
+    (:data:`SCALING_COLUMNS`) from the ``critical`` table of a scaling experiment."""
+    rows = []
+    for (j2, target, arch), series in critical.groupby(["j2", "target", "arch"], sort=True):
+        ok = series[series["defined"].astype(bool)].sort_values("dimension")
+        draws = growth_exponent(ok["dimension"], ok["n_c"], ok["n_c_low"], ok["n_c_high"], ci)
+        unique = growth_exponent(ok["dimension"], ok["n_c_unique"], ok["n_c_unique_low"],
+                                 ok["n_c_unique_high"], ci)
+        first, last = (ok.iloc[0], ok.iloc[-1]) if len(ok) else (None, None)
+        nan = math.nan
+        rows.append({
+            "experiment": experiment, "j2": j2, "target": target, "arch": arch,
+            "exponent": draws.exponent, "exponent_se": draws.exponent_se,
+            "exponent_low": draws.exponent_low, "exponent_high": draws.exponent_high,
+            "intercept": draws.intercept, "chi2": draws.chi2,
+            "unique_exponent": unique.exponent, "unique_intercept": unique.intercept,
+            "unique_exponent_se": unique.exponent_se,
+            "unique_exponent_low": unique.exponent_low,
+            "unique_exponent_high": unique.exponent_high,
+            "dimension_min": first["dimension"] if len(ok) else nan,
+            "dimension_max": last["dimension"] if len(ok) else nan,
+            "n_c_min": first["n_c"] if len(ok) else nan,
+            "n_c_max": last["n_c"] if len(ok) else nan,
+            "growth": last["n_c"] / first["n_c"] if len(ok) > 1 else nan,
+            "growth_low": last["n_c_low"] / first["n_c_high"] if len(ok) > 1 else nan,
+            "growth_high": last["n_c_high"] / first["n_c_low"] if len(ok) > 1 else nan,
+            "unique_growth": (last["n_c_unique"] / first["n_c_unique"] if len(ok) > 1
+                              else nan),
+            "n_clusters": int(series["cluster"].nunique()), "n_defined": int(len(ok)),
+            "all_bracketed": bool(series["bracketed"].astype(bool).all()),
+            "message": draws.message,
+        })
+    if not rows:
+        return _empty(SCALING_COLUMNS)
+    return pd.DataFrame(rows)[list(SCALING_COLUMNS)]
+
+
+def scaling_caption(path: str | os.PathLike) -> str:
+    """One sentence per series of a scaling table (for the report caption): the fitted exponent
+    and the growth of n_c; empty when the table does not exist yet."""
+    if not os.path.exists(path):
+        return ""
+    parts = []
+    for row in pd.read_parquet(path).itertuples():
+        if not np.isfinite(row.exponent):
+            parts.append(f"J2/J1 = {row.j2:g}: no exponent ({row.message}).")
+            continue
+        flag = "" if row.all_bracketed else " (not every εc is bracketed by the grid)"
+        parts.append(
+            f"J2/J1 = {row.j2:g} ({row.target}, {row.arch}): n_c ∝ K^b with "
+            f"b = {row.exponent:.2f} ± {row.exponent_se:.2f} in draws and "
+            f"{row.unique_exponent:.2f} ± {row.unique_exponent_se:.2f} in distinct states; "
+            f"n_c grows ×{row.growth:.3g} [{row.growth_low:.3g}, {row.growth_high:.3g}] "
+            f"while K grows ×{row.dimension_max / row.dimension_min:.3g}{flag}.")
+    return " ".join(parts)
+
+
+class CaptionTable:
+    """A table a report caption reads when the report is rendered (``snakemake --report``),
+    not when the workflow is planned: a params value of this type is not a rerun trigger
+    (Snakemake records only built-in values) and its text is read from the finished table."""
+
+    def __init__(self, path: str):
+        self.path = str(path)
+
+    def __repr__(self) -> str:
+        return f"CaptionTable({self.path!r})"
+
+    def scaling(self) -> str:
+        return scaling_caption(self.path)
 
 
 def transitions_table(runs: pd.DataFrame, experiment: str,

@@ -1,5 +1,5 @@
-"""Statistics of repeated training runs: standard errors, the critical training fraction and
-the phase-transition locator (DESIGN §3.5, §4).
+"""Statistics of repeated training runs: standard errors, the critical training fraction, its
+growth with the Hilbert-space dimension, and the phase-transition locator.
 
 Conventions (used by every table and figure of the workflow):
 
@@ -21,6 +21,15 @@ Conventions (used by every table and figure of the workflow):
   the grid, the grid points around it (``bracket_low``, ``bracket_high``: the last εtrain
   whose mean overlap is below the fitted mid-level and the next one) are the model-free
   bounds.
+* **Growth exponent** (Fig. 5, "the critical size of the training dataset ... seems to scale
+  relatively slowly with the system size"): a weighted least-squares line
+  log10 n_c = a + b·log10 K through the critical training-set sizes n_c = εc·K of the clusters
+  of one series (J2, target, architecture); b = d log n_c / d log K (1: a fixed fraction of the
+  basis, 0: a fixed number of draws).  Each point's weight is 1/σ², σ the log10 half-width of its
+  bootstrap interval divided by the normal quantile of the confidence level (the interval as a
+  Gaussian error on log10 n_c).  ``exponent_se`` is the standard error of b from these σ (not
+  rescaled by the residuals: with three clusters there is one degree of freedom), the interval
+  is b ± z·se, and ``chi2`` of the residuals says whether the straight line is adequate.
 * **Phase-transition locator** (Figs. 2 and 4): the J2 of the steepest *loss* of
   generalisation, i.e. of the most negative slope (mean(i+1) − mean(i)) / (J2(i+1) − J2(i))
   of the mean-overlap curve between neighbouring grid points; J2c is the midpoint of that
@@ -51,6 +60,8 @@ __all__ = [
     "CriticalFraction",
     "locate_transition",
     "Transition",
+    "growth_exponent",
+    "GrowthExponent",
 ]
 
 #: Quantities :func:`summarize` reports per group, in column order.
@@ -316,3 +327,46 @@ def locate_transition(j2, overlap, n_boot: int = 1000, ci: float = 0.95,
         drop_se=drop_se, slope=float(drop / (xs[i + 1] - xs[i])), agreement=agreement,
         n_points=int(xs.size), n_runs=int(y.size), defined=True,
         significant=bool(drop > 2.0 * drop_se), message="")
+
+
+# ----------------------------------------------------------------------------- Fig. 5
+@dataclass(frozen=True)
+class GrowthExponent:
+    """The fitted exponent b of n_c ∝ K^b (see the module docstring)."""
+
+    exponent: float
+    exponent_se: float
+    exponent_low: float
+    exponent_high: float
+    intercept: float          # a of log10 n_c = a + b log10 K
+    chi2: float               # Σ (residual/σ)² of the fit
+    n_points: int
+    message: str
+
+
+def growth_exponent(dimension, n_c, n_c_low, n_c_high, ci: float = 0.95) -> GrowthExponent:
+    """Weighted least-squares exponent of n_c ∝ K^b from points (K, n_c) with intervals
+    [n_c_low, n_c_high]; points with a missing or non-positive value or interval are left out,
+    and a zero-width interval counts as the narrowest finite one."""
+    from scipy.stats import norm
+
+    k, n, lo, hi = (np.asarray(v, dtype=float) for v in (dimension, n_c, n_c_low, n_c_high))
+    ok = np.isfinite(k) & np.isfinite(n) & np.isfinite(lo) & np.isfinite(hi)
+    ok &= (k > 0) & (n > 0) & (lo > 0) & (hi > 0)
+    x, y = np.log10(k[ok]), np.log10(n[ok])
+    z = float(norm.ppf(0.5 + ci / 2))
+    sigma = (np.log10(hi[ok]) - np.log10(lo[ok])) / (2 * z)
+    nan = math.nan
+    if x.size < 2 or np.unique(x).size < 2:
+        return GrowthExponent(nan, nan, nan, nan, nan, nan, int(x.size),
+                              "fewer than two clusters with a critical εtrain")
+    positive = sigma[sigma > 0]
+    sigma = np.where(sigma > 0, sigma, positive.min() if positive.size else 1.0)
+    w = 1.0 / sigma**2
+    design = np.stack([np.ones_like(x), x], axis=1)
+    cov = np.linalg.inv(design.T @ (design * w[:, None]))
+    a, b = cov @ (design.T @ (w * y))
+    se = float(math.sqrt(cov[1, 1]))
+    chi2 = float(np.sum(w * (y - a - b * x) ** 2))
+    return GrowthExponent(float(b), se, float(b - z * se), float(b + z * se), float(a), chi2,
+                          int(x.size), "")

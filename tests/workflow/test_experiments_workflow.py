@@ -51,13 +51,14 @@ def expected_plan(config: dict, enabled_only: bool = True) -> dict:
         figures[name] = FIGURE_RULES[exp["kind"]]
         if exp["kind"] == "clusters":
             continue
-        aggregates[name] = ("aggregate_j2_sweep" if exp["kind"] == "j2_sweep"
-                            else "aggregate_eps_sweep")
-        if exp["kind"] == "j2_sweep":
-            eps_list = [exp.get("eps", 0.01)] + ([1.0] if exp.get("expressibility") else [])
-        else:
-            eps_list = exp["eps"]
+        aggregates[name] = "aggregate_" + exp["kind"]
         for cluster in exp["clusters"]:
+            if exp["kind"] == "j2_sweep":
+                eps_list = [exp.get("eps", 0.01)] + ([1.0] if exp.get("expressibility") else [])
+            elif isinstance(exp["eps"], dict):
+                eps_list = exp["eps"][cluster]
+            else:
+                eps_list = exp["eps"]
             j2s = exp.get("j2") or config["ground_states"][cluster]["j2"]
             for j2 in j2s:
                 for target in exp.get("targets", ["sign"]):
@@ -97,6 +98,10 @@ def test_dry_run_of_paper_config_lists_every_job_within_20_s(tmp_path):
     # the 30-site ground states are planned (symmetric solves; auto = full from 30 sites)
     assert "results/ground_states/kagome_30/J2=0.5/metadata.json" in proc.stdout
     assert "--symmetries full" in proc.stdout or "symmetries=full" in proc.stdout
+    # fig5 reaches 36 spins: the configured fully symmetric sector, and trainings on it
+    assert "results/ground_states/square_36/J2=0.5/metadata.json" in proc.stdout
+    assert "--cluster square_36 --j2 0.5" in proc.stdout and "--sectors 'trivial'" in proc.stdout
+    assert "results/train/square_36/J2=0/sign/dense2/eps=1e-06/seed=4/" in proc.stdout
     # >= 5 seeds per point everywhere
     assert all(exp.get("seeds", 5) >= 5 for exp in config["experiments"].values()
                if exp["kind"] != "clusters")
@@ -166,6 +171,10 @@ def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
     assert 0.005 <= sq16["eps_c"] <= 0.2
     assert sq16["eps_c_low"] <= sq16["eps_c"] <= sq16["eps_c_high"]
     assert sq16["n_c"] == pytest.approx(sq16["eps_c"] * 12870)
+    assert 0 < sq16["n_c_unique"] <= sq16["n_c"] and bool(sq16["bracketed"])
+    # ... and the growth-exponent table: one series (J2 = 0), only square_16 has a switch
+    (series,) = pd.read_parquet(test_run / "results/tables/fig5.scaling.parquet").itertuples()
+    assert series.n_clusters == 2 and series.n_defined == 1 and math.isnan(series.exponent)
     # ... and its ground state went through the symmetric path (.test config: symmetries full)
     meta = json.loads((test_run / "results/ground_states/square_16/J2=0/metadata.json")
                       .read_text())
@@ -258,7 +267,9 @@ def test_report_shows_every_figure_with_its_caption(test_run):
         assert f"{name}.pdf" in html
     for snippet in ("generalisation vs frustration", "generalisation vs training-set size",
                     "scaling of the critical training-set size", "the periodic clusters",
-                    "Westerhout"):
+                    "Westerhout",
+                    # fig5's caption reads its fitted exponents from the finished table
+                    "J2/J1 = 0: no exponent (fewer than two clusters with a critical"):
         assert snippet in html, snippet
 
 
@@ -283,6 +294,15 @@ BAD_EXPERIMENTS = {
                       "config error: experiments.figX.eps: 1.5 is outside (0, 1]"),
     "eps as string": (_exp(eps=["1e-4"]),
                       "config error: experiments.figX.eps.0: '1e-4' is a string, not a number"),
+    "eps grid of another cluster": (
+        _exp(eps={"square_10": [0.1, 0.5], "square_16": [0.1]}),
+        "config error: experiments.figX.eps.square_16: not one of this experiment's clusters"),
+    "eps grid missing for a cluster": (
+        _exp(clusters=["square_10", "square_16"], eps={"square_10": [0.1, 0.5]}),
+        "config error: experiments.figX.eps: no εtrain grid for cluster square_16"),
+    "eps zero in a per-cluster grid": (
+        _exp(eps={"square_10": [0.0, 0.5]}),
+        "config error: experiments.figX.eps.square_10.0: 0.0 is outside (0, 1]"),
     "empty J2 list": (_exp(j2=[]), "config error: experiments.figX.j2: must not be empty"),
     "unknown architecture": (_exp(archs=["dense3"]),
                              "config error: experiments.figX.archs.0: 'dense3' is not one of"),

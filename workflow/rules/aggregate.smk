@@ -7,6 +7,7 @@
 #                                                    generalisation per curve, bootstrap CI
 #   results/tables/{experiment}.critical.parquet     eps_sweep, scaling: critical εtrain per
 #                                                    (cluster, J2, target, arch), bootstrap CI
+#   results/tables/{experiment}.scaling.parquet      scaling: growth exponent of n_c with K
 #
 # Inputs are the experiment's own metrics files only (not a scan of results/train), so a table
 # holds exactly the configured points.  With `vmc: true` a j2_sweep also reads the VMC stage's
@@ -52,7 +53,31 @@ rule aggregate_eps_sweep:
     benchmark:
         "results/benchmarks/aggregate/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("eps_sweep", "scaling"),
+        experiment=experiment_pattern("eps_sweep"),
+    localrule: True
+    conda:
+        "../../envs/python.yaml"
+    script:
+        "../scripts/aggregate.py"
+
+
+rule aggregate_scaling:
+    input:
+        unpack(aggregate_input),
+    output:
+        points="results/tables/{experiment}.parquet",
+        critical="results/tables/{experiment}.critical.parquet",
+        scaling="results/tables/{experiment}.scaling.parquet",
+    params:
+        settings=experiment_params,
+        regions=config["frustrated_regions"],
+        statistics=config["aggregate"],
+    log:
+        "logs/aggregate/{experiment}.log",
+    benchmark:
+        "results/benchmarks/aggregate/{experiment}.tsv"
+    wildcard_constraints:
+        experiment=experiment_pattern("scaling"),
     localrule: True
     conda:
         "../../envs/python.yaml"

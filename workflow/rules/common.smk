@@ -26,6 +26,7 @@ if NQSGEN_SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
         PYTHONPATH=os.pathsep.join(filter(None, [NQSGEN_SRC, os.environ.get("PYTHONPATH")]))
     )
 
+from nqsgen.aggregate import CaptionTable  # noqa: E402
 from nqsgen.basis import SzBasis  # noqa: E402
 from nqsgen.clusters import CATALOGUE, cluster_from_spec  # noqa: E402
 from nqsgen.eigensolvers import memory_estimate  # noqa: E402
@@ -155,7 +156,15 @@ def validate_experiment(name, exp, known):
             config_error(f"{key}.clusters", f"{cluster}: {exc}")
     for j2 in exp.get("j2", []):
         check_j2_value(f"{key}.j2", j2)
-    for eps in exp["eps"] if isinstance(exp.get("eps"), list) else [exp.get("eps", 1.0)]:
+    grids = exp.get("eps", 1.0)
+    if isinstance(grids, dict):
+        for cluster in grids:
+            if cluster not in exp["clusters"]:
+                config_error(f"{key}.eps.{cluster}", "not one of this experiment's clusters")
+        for cluster in exp["clusters"]:
+            if cluster not in grids:
+                config_error(f"{key}.eps", f"no εtrain grid for cluster {cluster}")
+    for eps in experiment_eps_values(grids):
         if float(format(eps, "g")) != eps:
             config_error(f"{key}.eps", f"{eps!r} has more than 6 significant digits; its "
                          f"directory would be eps={format(eps, 'g')}")
@@ -164,6 +173,13 @@ def validate_experiment(name, exp, known):
             if cluster not in config["ground_states"]:
                 config_error(f"{key}.j2", f"not given, and cluster {cluster} has no "
                              "ground_states entry to take its J2 grid from")
+
+
+def experiment_eps_values(grids):
+    """Every εtrain value of an experiment's `eps` (a number, a list, or cluster -> list)."""
+    if isinstance(grids, dict):
+        return [eps for grid in grids.values() for eps in grid]
+    return grids if isinstance(grids, list) else [grids]
 
 
 def get_cluster_spec(name):
@@ -302,7 +318,7 @@ def ground_state_runtime(wildcards, attempt):
 # Stage flags of python -m nqsgen.train that the config's `train:` section may set.
 TRAIN_FLAGS = ("eps_val", "width", "channels", "kernel_radius", "activation", "dropout",
                "weight_decay", "lr", "batch_size", "max_epochs", "patience",
-               "expressibility_mode", "exact_max_states", "mc_samples")
+               "expressibility_mode", "exact_max_states", "mc_se", "mc_samples")
 
 
 wildcard_constraints:
@@ -467,11 +483,13 @@ def experiment_j2(exp, cluster):
     return list(config["ground_states"][cluster]["j2"])
 
 
-def experiment_eps(exp):
-    """εtrain values of an experiment's runs (a j2_sweep adds 1 for expressibility)."""
+def experiment_eps(exp, cluster):
+    """εtrain values of an experiment's runs on ``cluster`` (a j2_sweep adds 1 for
+    expressibility; a sweep's grid may be given per cluster)."""
     if exp["kind"] == "j2_sweep":
         return [exp["eps"]] + ([1.0] if exp["expressibility"] and exp["eps"] != 1.0 else [])
-    return list(exp["eps"])
+    grids = exp["eps"]
+    return list(grids[cluster] if isinstance(grids, dict) else grids)
 
 
 def experiment_runs(exp):
@@ -484,7 +502,7 @@ def experiment_runs(exp):
         for j2 in experiment_j2(exp, cluster)
         for target in exp["targets"]
         for arch in exp["archs"]
-        for eps in experiment_eps(exp)
+        for eps in experiment_eps(exp, cluster)
         for seed in range(exp["seeds"])
     ]
 
@@ -537,7 +555,8 @@ def experiment_caption(wildcards):
         grids = {c: experiment_j2(exp, c) for c in exp["clusters"]}
         info.update(
             j2="; ".join(f"{c}: " + ", ".join(f"{j:g}" for j in js) for c, js in grids.items()),
-            eps=", ".join(f"{e:g}" for e in experiment_eps(exp)),
+            eps="; ".join(f"{c}: " + ", ".join(f"{e:g}" for e in experiment_eps(exp, c))
+                          for c in exp["clusters"]),
             archs=", ".join(exp["archs"]),
             targets=", ".join(exp["targets"]),
             seeds=exp["seeds"],

@@ -97,6 +97,7 @@ rule figure_scaling:
     input:
         points="results/tables/{experiment}.parquet",
         critical="results/tables/{experiment}.critical.parquet",
+        scaling="results/tables/{experiment}.scaling.parquet",
     output:
         pdf=report(
             "results/figures/{experiment}.pdf",
@@ -109,6 +110,10 @@ rule figure_scaling:
         caption=experiment_caption,
         settings=experiment_params,
         regions=config["frustrated_regions"],
+        # read when the report is rendered (not a rerun trigger): the fitted exponents
+        results=lambda wildcards: CaptionTable(
+            f"results/tables/{wildcards.experiment}.scaling.parquet"
+        ),
     log:
         "logs/figures/{experiment}.log",
     benchmark:

@@ -1,6 +1,6 @@
 # Stage 3, train: supervised learning of the sign structure or the amplitudes of one exact
 # ground state from an εtrain·K sample of |ψ|², with the overlap measured on every other basis
-# state (python -m nqsgen.train; protocol in DESIGN §4 and the nqsgen.train docstring).
+# state (python -m nqsgen.train; protocol in the nqsgen.train docstring).
 #
 # One job per (cluster, J2, target, architecture, εtrain, seed).  The stage writes
 # metrics.parquet (one row, the test overlap in column `overlap`) and curves.parquet (one row

@@ -12,6 +12,7 @@ from nqsgen.aggregate import (
     points_table,
     read_train_runs,
     read_vmc_runs,
+    scaling_table,
     transitions_table,
     write_table,
 )
@@ -58,8 +59,18 @@ def main():
         write_table(table, smk.output.critical)
         for row in table.itertuples():
             print(f"  critical {row.cluster} J2={row.j2:g} {row.target} {row.arch}: "
-                  f"eps_c = {row.eps_c:.3g} [{row.eps_c_low:.3g}, {row.eps_c_high:.3g}] "
-                  f"defined={row.defined} {row.message}", flush=True)
+                  f"eps_c = {row.eps_c:.3g} [{row.eps_c_low:.3g}, {row.eps_c_high:.3g}], "
+                  f"n_c = {row.n_c:.3g} draws, {row.n_c_unique:.3g} distinct; "
+                  f"defined={row.defined} bracketed={row.bracketed} {row.message}", flush=True)
+        if "scaling" in smk.output.keys():
+            scaling = scaling_table(table, name, ci=stats["confidence"])
+            write_table(scaling, smk.output.scaling)
+            for row in scaling.itertuples():
+                print(f"  scaling J2={row.j2:g} {row.target} {row.arch}: n_c ∝ K^"
+                      f"{row.exponent:.3f} ± {row.exponent_se:.3f} (distinct states: "
+                      f"{row.unique_exponent:.3f} ± {row.unique_exponent_se:.3f}), growth "
+                      f"×{row.growth:.3g} over {row.n_defined} clusters {row.message}",
+                      flush=True)
 
 
 with open(smk.log[0], "w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):

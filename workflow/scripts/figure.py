@@ -35,7 +35,8 @@ def main():
                                        pd.read_parquet(smk.input.critical),
                                        smk.params.regions)
     elif kind == "scaling":
-        fig = figures.scaling_figure(pd.read_parquet(smk.input.critical))
+        fig = figures.scaling_figure(pd.read_parquet(smk.input.critical),
+                                     pd.read_parquet(smk.input.scaling))
     else:
         raise ValueError(f"unknown experiment kind {kind!r}")
     figures.save_pdf(fig, smk.output.pdf)

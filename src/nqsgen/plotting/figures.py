@@ -11,8 +11,9 @@ API only: no pyplot, no display), drawn in the style of :mod:`nqsgen.plotting.st
   (Fig. 2 d–f);
 * :func:`eps_sweep_figure` — Fig. 3: overlap vs εtrain (log axis), one curve per J2, the fitted
   logistic as a thin line and the critical εtrain marked (▼ with its bootstrap interval);
-* :func:`scaling_figure` — Fig. 5: critical training-set size εc·K vs K (log–log), with the
-  bootstrap intervals; works with a single cluster.
+* :func:`scaling_figure` — Fig. 5: critical training-set size vs K (log–log), in draws εc·K
+  and in distinct states, with the bootstrap intervals, unbracketed εc flagged (open markers)
+  and the fitted power law n_c ∝ K^b; works with a single cluster.
 
 Every point is the mean over seeds with its standard error as error bar.  :func:`save_pdf`
 writes a figure atomically (no creation date, so reruns give identical files).
@@ -308,49 +309,100 @@ def _critical_row(critical: pd.DataFrame, cluster, j2, target, arch):
 
 
 # ----------------------------------------------------------------------------- Fig. 5
-def scaling_figure(critical: pd.DataFrame) -> object:
-    """Critical training-set size εc·K vs the Hilbert-space dimension K (log–log)."""
+SCALING_PANELS = (("n_c", "draws", r"critical training-set size $\varepsilon_c K$ (draws)"),
+                  ("n_c_unique", "unique", r"critical size in distinct states"))
+
+
+def scaling_figure(critical: pd.DataFrame, scaling: pd.DataFrame | None = None) -> object:
+    """Critical training-set size vs the Hilbert-space dimension K (log–log), one series per
+    (J2, target, arch): (a) in draws, εc·K; (b) in distinct states.  Error bars are the
+    bootstrap intervals; open markers flag a critical εtrain the grid does not bracket; the
+    fitted power law n_c ∝ K^b of the ``scaling`` table is drawn with b in the legend."""
     with _styled():
-        fig, axes = _figure(1, 1, width=3.2, height=2.6)
-        ax = axes[0][0]
+        fig, axes = _figure(1, 2, width=3.0, height=2.6)
         ok = critical[critical["defined"].astype(bool)] if not critical.empty else critical
-        several = (not ok.empty) and (ok["target"].nunique() > 1 or ok["arch"].nunique() > 1)
-        for k, ((j2, target, arch), series) in enumerate(
-                ok.groupby(["j2", "target", "arch"], sort=True) if not ok.empty else []):
-            series = series.sort_values("dimension")
-            color = S.SEQUENCE[k % len(S.SEQUENCE)]
-            label = r"$J_2/J_1$ = " + f"{j2:g}"
-            if several:
-                label += f" ({target}, {S.arch_style(arch)['label']})"
-            yerr = np.vstack([series["n_c"] - series["n_c_low"],
-                              series["n_c_high"] - series["n_c"]])
-            ax.errorbar(series["dimension"], series["n_c"],
-                        yerr=np.where(np.isfinite(yerr), np.maximum(yerr, 0), 0), color=color,
-                        marker="o", label=label, zorder=3)
-            for _, row in series.iterrows():
-                ax.annotate(f"N = {int(row['n_sites'])}", (row["dimension"], row["n_c"]),
-                            xytext=(4, -8), textcoords="offset points", fontsize=6,
-                            color="0.35")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(r"Hilbert-space dimension $K$")
-        ax.set_ylabel(r"critical training-set size $\varepsilon_c K$")
-        if ok.empty:
-            _empty_note(ax, "no critical εtrain could be determined\n(see the .critical table)")
-        else:
-            k = ok["dimension"].astype(float)
-            n = ok["n_c"].astype(float)
-            lo_k, hi_k = k.min() / 3, k.max() * 3
-            ax.set_xlim(lo_k, hi_k)
-            # reference: a fixed fraction (εc·K ∝ K) through the smallest cluster's points
-            first = ok[ok["dimension"] == ok["dimension"].min()]
-            ref = float(np.exp(np.mean(np.log(first["n_c"].astype(float)))))
-            xs = np.array([lo_k, hi_k])
-            ax.plot(xs, ref * xs / float(k.min()), color="0.5", lw=0.7, linestyle=":",
-                    label=r"$\propto K$ (fixed $\varepsilon_c$)", zorder=1)
-            ax.set_ylim(max(n.min() / 10, 0.5), max(n.max(), ref * hi_k / k.min()) * 3)
-            ax.legend(loc="upper left")
+        for index, (ax, (column, kind, ylabel)) in enumerate(zip(axes[0], SCALING_PANELS,
+                                                                 strict=True)):
+            panel_label(ax, index)
+            _scaling_panel(ax, ok, scaling, column, kind)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(r"Hilbert-space dimension $K$")
+            ax.set_ylabel(ylabel)
+            if ok.empty or not np.isfinite(ok[column].astype(float)).any():
+                _empty_note(ax, "no critical εtrain could be determined\n(see the .critical "
+                            "table)")
+            else:
+                _scaling_reference(ax, ok, column)
+                ax.legend(loc="upper left", fontsize=5.5)
     return fig
+
+
+def _scaling_panel(ax, ok: pd.DataFrame, scaling, column: str, kind: str) -> None:
+    several = (not ok.empty) and (ok["target"].nunique() > 1 or ok["arch"].nunique() > 1)
+    groups = ok.groupby(["j2", "target", "arch"], sort=True) if not ok.empty else []
+    for k, ((j2, target, arch), series) in enumerate(groups):
+        series = series.sort_values("dimension")
+        color = S.SEQUENCE[k % len(S.SEQUENCE)]
+        label = r"$J_2/J_1$ = " + f"{j2:g}"
+        if several:
+            label += f" ({target}, {S.arch_style(arch)['label']})"
+        fit = _scaling_fit(scaling, j2, target, arch, kind)
+        if fit is not None:
+            label += f": $b$ = {fit[0]:.2f} ± {fit[1]:.2f}"
+        y = series[column].astype(float)
+        lo, hi = series[f"{column}_low"].astype(float), series[f"{column}_high"].astype(float)
+        yerr = np.vstack([y - lo, hi - y])
+        bracketed = series["bracketed"].astype(bool).to_numpy()
+        ax.errorbar(series["dimension"], y, yerr=np.where(np.isfinite(yerr),
+                                                          np.maximum(yerr, 0), 0),
+                    color=color, marker="none", linestyle="none", zorder=3)
+        ax.plot(series["dimension"][bracketed], y[bracketed], "o", color=color, label=label,
+                zorder=4)
+        if (~bracketed).any():
+            ax.plot(series["dimension"][~bracketed], y[~bracketed], "o", mfc="white",
+                    color=color, zorder=4, label="εc not bracketed by the grid")
+        if fit is not None:
+            xs = np.geomspace(series["dimension"].min(), series["dimension"].max(), 20)
+            ax.plot(xs, 10 ** (fit[2] + fit[0] * np.log10(xs)), color=color, lw=0.7,
+                    zorder=2)
+        largest = series["dimension"].max()
+        for _, row in series.iterrows():
+            last = row["dimension"] == largest and len(series) > 1
+            ax.annotate(f"N = {int(row['n_sites'])}", (row["dimension"], row[column]),
+                        xytext=(-4 if last else 4, -8), textcoords="offset points",
+                        fontsize=5.5, color="0.35", ha="right" if last else "left")
+
+
+def _scaling_fit(scaling, j2, target, arch, kind: str):
+    """(b, se, intercept) of the series in the ``scaling`` table, or None."""
+    if scaling is None or scaling.empty:
+        return None
+    sel = scaling[np.isclose(scaling["j2"], j2) & (scaling["target"] == target)
+                  & (scaling["arch"] == arch)]
+    if sel.empty:
+        return None
+    row = sel.iloc[0]
+    prefix = "" if kind == "draws" else "unique_"
+    b, se = float(row[f"{prefix}exponent"]), float(row[f"{prefix}exponent_se"])
+    return (b, se, float(row[f"{prefix}intercept"])) if math.isfinite(b) else None
+
+
+def _scaling_reference(ax, ok: pd.DataFrame, column: str) -> None:
+    """A fixed fraction of the basis (n_c ∝ K) through the smallest cluster's points."""
+    k = ok["dimension"].astype(float)
+    n = ok[column].astype(float)
+    lo_k, hi_k = k.min() / 3, k.max() * 3
+    ax.set_xlim(lo_k, hi_k)
+    first = ok[(ok["dimension"] == k.min()) & np.isfinite(n)]
+    if first.empty:
+        return
+    ref = float(np.exp(np.mean(np.log(first[column].astype(float)))))
+    xs = np.array([lo_k, hi_k])
+    ax.plot(xs, ref * xs / float(k.min()), color="0.5", lw=0.7, linestyle=":",
+            label=r"$\propto K$ (fixed $\varepsilon_c$)", zorder=1)
+    finite = n[np.isfinite(n)]
+    ax.set_ylim(max(finite.min() / 10, 0.5), max(finite.max(), ref * hi_k / k.min()) * 3)
 
 
 # ----------------------------------------------------------------------------- output
