@@ -8,7 +8,8 @@
 #   snakemake --report report.html                 # the figures with captions, after a run
 #   snakemake --cores 2 --directory .test          # the small CI configuration (.test/config/)
 #
-# Rules live in workflow/rules/, configuration keys are documented in config/README.md.
+# One rule file per stage, each calling one module of nqsgen.stages; configuration keys are
+# documented in config/README.md.
 
 from snakemake.utils import min_version
 
@@ -26,17 +27,16 @@ include: "workflow/rules/common.smk"
 
 rule all:
     input:
-        cluster_targets(),
-        ground_state_targets(),
-        figure_targets(),
+        PLAN.cluster_targets(),
+        PLAN.ground_state_targets(),
+        PLAN.figure_targets(),
     default_target: True
     localrule: True
 
 
-include: "workflow/rules/clusters.smk"
-include: "workflow/rules/ground_states.smk"
-include: "workflow/rules/train.smk"
-# A j2_sweep experiment with `vmc: true` reads results/vmc/{cluster}/J2={j2}/seed={seed}/metrics.parquet.
-include: "workflow/rules/vmc.smk"
-include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/figures.smk"
+include: "workflow/rules/clusters.smk"  # nqsgen.stages.cluster_files
+include: "workflow/rules/ground_states.smk"  # nqsgen.stages.ground_state
+include: "workflow/rules/train.smk"  # nqsgen.stages.train
+include: "workflow/rules/vmc.smk"  # nqsgen.stages.vmc
+include: "workflow/rules/aggregate.smk"  # nqsgen.stages.aggregate
+include: "workflow/rules/figures.smk"  # nqsgen.stages.figure

@@ -1,4 +1,4 @@
-"""Aggregated tables (nqsgen.aggregate) and the figures drawn from them
+"""Aggregated tables (nqsgen.tables) and the figures drawn from them
 (nqsgen.plotting.figures), on synthetic runs whose answers are known."""
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nqsgen.aggregate import (
+from nqsgen import schemas
+from nqsgen.errors import StorageError
+from nqsgen.plotting import figures as F
+from nqsgen.statistics import logistic
+from nqsgen.tables import (
     CRITICAL_COLUMNS,
     POINT_COLUMNS,
     SCALING_COLUMNS,
@@ -25,9 +29,6 @@ from nqsgen.aggregate import (
     transitions_table,
     write_table,
 )
-from nqsgen.errors import StorageError
-from nqsgen.plotting import figures as F
-from nqsgen.statistics import logistic
 
 REGIONS = {"square": [0.4, 0.6], "triangular": [1.25, 1.5], "kagome": [0.51, 1.82]}
 K24 = comb(24, 12)
@@ -135,26 +136,28 @@ def test_read_runs_from_files_and_vmc_paths(tmp_path, j2_runs):
     assert runs["overlap"].tolist() == pytest.approx(j2_runs.head(3)["overlap"].tolist())
 
     vmc_paths = []
-    for seed, overlap in enumerate((0.9, 0.8)):
-        path = tmp_path / f"results/vmc/kagome_24/J2=0.5/seed={seed}/metrics.parquet"
+    for seed, overlap in enumerate((0.9, 0.8)):  # the columns the VMC stage writes
+        path = tmp_path / f"anywhere/seed{seed}/metrics.parquet"
         path.parent.mkdir(parents=True)
-        pq.write_table(pa.table({"overlap": [overlap]}), path)
+        row = {"cluster": "kagome_24", "lattice": "kagome", "n_sites": 24, "dimension": K24,
+               "j2": 0.5, "seed": seed, "sampler": "metropolis", "overlap": overlap,
+               "wall_time_s": 1.0}
+        pq.write_table(schemas.table([row], schemas.VMC_METRICS), path)
         vmc_paths.append(str(path))
-    info = {"kagome_24": {"lattice": "kagome", "n_sites": 24, "dimension": K24}}
-    vmc = read_vmc_runs(vmc_paths, info)
+    vmc = read_vmc_runs(vmc_paths)
     assert list(vmc["seed"]) == [0, 1] and (vmc["j2"] == 0.5).all()
     assert (vmc["source"] == "vmc").all() and (vmc["lattice"] == "kagome").all()
     points = points_table(vmc, "fig2")
     assert len(points) == 1 and points["mean"].iloc[0] == pytest.approx(0.85)
     assert math.isnan(points["eps_train"].iloc[0]) and points["arch"].iloc[0] == "sr"
-    with pytest.raises(StorageError, match="results/vmc"):
-        read_vmc_runs([paths[0]])
+    with pytest.raises(StorageError, match=f"cannot read {paths[0]}"):
+        read_vmc_runs([paths[0]])  # a training file: no VMC columns
 
 
 def test_write_table_is_atomic_and_round_trips(tmp_path, j2_runs):
     table = points_table(j2_runs, "fig2")
     path = tmp_path / "tables/fig2.parquet"
-    write_table(table, path)
+    write_table(table, path, schemas.POINTS)
     back = pd.read_parquet(path)
     pd.testing.assert_frame_equal(back, table)
     assert [p.name for p in path.parent.iterdir()] == ["fig2.parquet"]   # no temporaries
@@ -264,13 +267,13 @@ def test_scaling_table_recovers_the_growth_exponent():
 
 
 def test_scaling_caption_reads_the_finished_table(tmp_path):
-    from nqsgen.aggregate import CaptionTable
+    from nqsgen.tables import CaptionTable
 
     path = tmp_path / "fig5.scaling.parquet"
     caption = CaptionTable(str(path))
     assert caption.scaling() == "" and repr(caption) == f"CaptionTable({str(path)!r})"
     write_table(scaling_table(critical_table(scaling_runs(0.3), "fig5", n_boot=30), "fig5"),
-                path)
+                path, schemas.SCALING)
     text = caption.scaling()
     assert text.startswith("J2/J1 = 0.5 (sign, dense2): n_c ∝ K^b with b = 0.")
     assert "in distinct states" in text and "while K grows ×1.21e+04" in text

@@ -1,4 +1,4 @@
-"""Tests of the cluster picture and of the ``python -m nqsgen.cluster`` stage."""
+"""Tests of the cluster picture and of the ``python -m nqsgen.stages.cluster_files`` stage."""
 
 import json
 import os
@@ -8,11 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-pytest.importorskip("matplotlib")
-
-from nqsgen import cluster as cli  # noqa: E402
-from nqsgen.clusters import get_cluster  # noqa: E402
-from nqsgen.plotting.clusters import cluster_title, draw_cluster, layout  # noqa: E402
+from nqsgen.clusters import get_cluster
+from nqsgen.plotting.clusters import cluster_title, draw_cluster, layout
+from nqsgen.stages import cluster_files as cli
 
 JSON_KEYS = {
     "name", "lattice", "lattice_options", "supercell", "n_sites", "coordinates", "sublattice",
@@ -24,7 +22,7 @@ JSON_KEYS = {
 @pytest.mark.parametrize("name", ["square_10", "triangular_12", "kagome_24"])
 def test_draw_cluster_writes_pdf(tmp_path, name):
     path = tmp_path / f"{name}.pdf"
-    assert draw_cluster(get_cluster(name), path) is None
+    draw_cluster(get_cluster(name), path)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 2000
     assert os.listdir(tmp_path) == [f"{name}.pdf"]  # no temporary file left behind
@@ -68,7 +66,6 @@ def test_cli_writes_json_and_pdf(tmp_path, capsys):
 
 
 def test_cli_user_cluster_from_config(tmp_path):
-    pytest.importorskip("yaml")
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
         "clusters:\n"
@@ -90,12 +87,11 @@ def test_cli_user_cluster_from_config(tmp_path):
          "J2 bonds coincide with J1 bonds"),
         ("clusters:\n  bad:\n    lattice: square\n    supercel: [[4, 0], [0, 4]]\n",
          "unknown key 'supercel'"),
-        ("clusters: [1, 2]\n", "'clusters' must be a mapping"),
-        ("clusters: {bad: [\n", "invalid YAML"),
+        ("clusters: [1, 2]\n", "must be a mapping of cluster names"),
+        ("clusters: {bad: [\n", "is not valid YAML: line 2, column 1:"),
     ],
 )
 def test_cli_config_errors(tmp_path, capsys, config, fragment):
-    pytest.importorskip("yaml")
     cfg = tmp_path / "config.yaml"
     cfg.write_text(config)
     rc = cli.main(["--cluster", "bad", "--json", str(tmp_path / "x.json"), "--config", str(cfg)])
@@ -111,7 +107,7 @@ def test_cli_unknown_cluster_exits_2_without_traceback(tmp_path):
     src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
-        [sys.executable, "-m", "nqsgen.cluster", "--cluster", "nope",
+        [sys.executable, "-m", "nqsgen.stages.cluster_files", "--cluster", "nope",
          "--json", str(tmp_path / "x.json"), "--pdf", str(tmp_path / "x.pdf")],
         capture_output=True, text=True, env=env, timeout=60,
     )

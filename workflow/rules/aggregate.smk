@@ -1,28 +1,16 @@
-# Stage 5, aggregate: the runs of one experiment -> tables with mean, standard error
-# (std/√n over seeds, ddof 1) and n per point, plus the fitted quantities
-# (nqsgen.aggregate, nqsgen.statistics; columns documented there and in config/README.md).
-#
-#   results/tables/{experiment}.parquet              every kind but clusters: the points
-#   results/tables/{experiment}.transitions.parquet  j2_sweep: J2 of the steepest loss of
-#                                                    generalisation per curve, bootstrap CI
-#   results/tables/{experiment}.critical.parquet     eps_sweep, scaling: critical εtrain per
-#                                                    (cluster, J2, target, arch), bootstrap CI
-#   results/tables/{experiment}.scaling.parquet      scaling: growth exponent of n_c with K
-#
-# Inputs are the experiment's own metrics files only (not a scan of results/train), so a table
-# holds exactly the configured points.  With `vmc: true` a j2_sweep also reads the VMC stage's
-# results/vmc/{cluster}/J2={j2}/seed={seed}/metrics.parquet (column `overlap`).
-# Local rules: reading a few thousand one-row files and the bootstrap take seconds to a minute.
+# Stage 5: an experiment's runs -> its tables (nqsgen.stages.aggregate): the points (mean,
+# SE over seeds), and per kind the transitions, critical εtrain or growth exponents.
+# Inputs are the experiment's own metrics files only, so a table holds exactly its points.
 
 
 rule aggregate_j2_sweep:
     input:
-        unpack(aggregate_input),
+        unpack(PLAN.aggregate_input),
     output:
-        points="results/tables/{experiment}.parquet",
-        transitions="results/tables/{experiment}.transitions.parquet",
+        points=f"{paths.TABLE}.parquet",
+        transitions=f"{paths.TABLE}.transitions.parquet",
     params:
-        settings=experiment_params,
+        settings=PLAN.settings,
         regions=config["frustrated_regions"],
         statistics=config["aggregate"],
     log:
@@ -30,7 +18,7 @@ rule aggregate_j2_sweep:
     benchmark:
         "results/benchmarks/aggregate/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("j2_sweep"),
+        experiment=PLAN.kind_pattern("j2_sweep"),
     localrule: True
     conda:
         "../../envs/python.yaml"
@@ -40,12 +28,12 @@ rule aggregate_j2_sweep:
 
 rule aggregate_eps_sweep:
     input:
-        unpack(aggregate_input),
+        unpack(PLAN.aggregate_input),
     output:
-        points="results/tables/{experiment}.parquet",
-        critical="results/tables/{experiment}.critical.parquet",
+        points=f"{paths.TABLE}.parquet",
+        critical=f"{paths.TABLE}.critical.parquet",
     params:
-        settings=experiment_params,
+        settings=PLAN.settings,
         regions=config["frustrated_regions"],
         statistics=config["aggregate"],
     log:
@@ -53,7 +41,7 @@ rule aggregate_eps_sweep:
     benchmark:
         "results/benchmarks/aggregate/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("eps_sweep"),
+        experiment=PLAN.kind_pattern("eps_sweep"),
     localrule: True
     conda:
         "../../envs/python.yaml"
@@ -63,13 +51,13 @@ rule aggregate_eps_sweep:
 
 rule aggregate_scaling:
     input:
-        unpack(aggregate_input),
+        unpack(PLAN.aggregate_input),
     output:
-        points="results/tables/{experiment}.parquet",
-        critical="results/tables/{experiment}.critical.parquet",
-        scaling="results/tables/{experiment}.scaling.parquet",
+        points=f"{paths.TABLE}.parquet",
+        critical=f"{paths.TABLE}.critical.parquet",
+        scaling=f"{paths.TABLE}.scaling.parquet",
     params:
-        settings=experiment_params,
+        settings=PLAN.settings,
         regions=config["frustrated_regions"],
         statistics=config["aggregate"],
     log:
@@ -77,7 +65,7 @@ rule aggregate_scaling:
     benchmark:
         "results/benchmarks/aggregate/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("scaling"),
+        experiment=PLAN.kind_pattern("scaling"),
     localrule: True
     conda:
         "../../envs/python.yaml"

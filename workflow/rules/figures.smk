@@ -1,33 +1,28 @@
-# Stage 6, figures: vector PDFs results/figures/{experiment}.pdf in one style
-# (nqsgen.plotting.figures, nqsgen.plotting.style), each with its caption in the Snakemake
-# report (snakemake --report report.html; captions are workflow/report/<kind>.rst, Jinja
-# templates filled from the experiment's settings).  One rule per experiment kind; the
-# experiment wildcard of each only matches experiments of its kinds.  Local rules (seconds).
-#
-# The main job (bin/main, README) is Fig. 3 of the default configuration:
-#     snakemake --cores all results/figures/fig3.pdf
+# Stage 6: an experiment's figure as a vector PDF (nqsgen.stages.figure), with its caption in
+# the Snakemake report (workflow/report/<kind>.rst, Jinja templates).  Local rules (seconds).
 
 
 rule figure_clusters:
     input:
-        unpack(figure_clusters_input),
+        specs=PLAN.spec_files,
     output:
         pdf=report(
-            "results/figures/{experiment}.pdf",
+            paths.FIGURE,
             caption="../report/clusters.rst",
             category="Figures",
             labels={"figure": "{experiment}", "kind": "clusters"},
         ),
     params:
         kind="clusters",
-        caption=experiment_caption,
-        settings=experiment_params,
+        caption=PLAN.caption,
+        settings=PLAN.settings,
+        regions=config["frustrated_regions"],
     log:
         "logs/figures/{experiment}.log",
     benchmark:
         "results/benchmarks/figure/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("clusters"),
+        experiment=PLAN.kind_pattern("clusters"),
     localrule: True
     conda:
         "../../envs/python.yaml"
@@ -37,26 +32,26 @@ rule figure_clusters:
 
 rule figure_j2_sweep:
     input:
-        points="results/tables/{experiment}.parquet",
-        transitions="results/tables/{experiment}.transitions.parquet",
+        points=f"{paths.TABLE}.parquet",
+        transitions=f"{paths.TABLE}.transitions.parquet",
     output:
         pdf=report(
-            "results/figures/{experiment}.pdf",
+            paths.FIGURE,
             caption="../report/j2_sweep.rst",
             category="Figures",
             labels={"figure": "{experiment}", "kind": "J2 sweep"},
         ),
     params:
         kind="j2_sweep",
-        caption=experiment_caption,
-        settings=experiment_params,
+        caption=PLAN.caption,
+        settings=PLAN.settings,
         regions=config["frustrated_regions"],
     log:
         "logs/figures/{experiment}.log",
     benchmark:
         "results/benchmarks/figure/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("j2_sweep"),
+        experiment=PLAN.kind_pattern("j2_sweep"),
     localrule: True
     conda:
         "../../envs/python.yaml"
@@ -66,26 +61,26 @@ rule figure_j2_sweep:
 
 rule figure_eps_sweep:
     input:
-        points="results/tables/{experiment}.parquet",
-        critical="results/tables/{experiment}.critical.parquet",
+        points=f"{paths.TABLE}.parquet",
+        critical=f"{paths.TABLE}.critical.parquet",
     output:
         pdf=report(
-            "results/figures/{experiment}.pdf",
+            paths.FIGURE,
             caption="../report/eps_sweep.rst",
             category="Figures",
             labels={"figure": "{experiment}", "kind": "εtrain sweep"},
         ),
     params:
         kind="eps_sweep",
-        caption=experiment_caption,
-        settings=experiment_params,
+        caption=PLAN.caption,
+        settings=PLAN.settings,
         regions=config["frustrated_regions"],
     log:
         "logs/figures/{experiment}.log",
     benchmark:
         "results/benchmarks/figure/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("eps_sweep"),
+        experiment=PLAN.kind_pattern("eps_sweep"),
     localrule: True
     conda:
         "../../envs/python.yaml"
@@ -95,31 +90,28 @@ rule figure_eps_sweep:
 
 rule figure_scaling:
     input:
-        points="results/tables/{experiment}.parquet",
-        critical="results/tables/{experiment}.critical.parquet",
-        scaling="results/tables/{experiment}.scaling.parquet",
+        points=f"{paths.TABLE}.parquet",
+        critical=f"{paths.TABLE}.critical.parquet",
+        scaling=f"{paths.TABLE}.scaling.parquet",
     output:
         pdf=report(
-            "results/figures/{experiment}.pdf",
+            paths.FIGURE,
             caption="../report/scaling.rst",
             category="Figures",
             labels={"figure": "{experiment}", "kind": "scaling"},
         ),
     params:
         kind="scaling",
-        caption=experiment_caption,
-        settings=experiment_params,
+        caption=PLAN.caption,
+        settings=PLAN.settings,
         regions=config["frustrated_regions"],
-        # read when the report is rendered (not a rerun trigger): the fitted exponents
-        results=lambda wildcards: CaptionTable(
-            f"results/tables/{wildcards.experiment}.scaling.parquet"
-        ),
+        results=scaling_results,
     log:
         "logs/figures/{experiment}.log",
     benchmark:
         "results/benchmarks/figure/{experiment}.tsv"
     wildcard_constraints:
-        experiment=experiment_pattern("scaling"),
+        experiment=PLAN.kind_pattern("scaling"),
     localrule: True
     conda:
         "../../envs/python.yaml"

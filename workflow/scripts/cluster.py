@@ -1,25 +1,13 @@
-"""Snakemake adapter of rule ``cluster``: write the cluster's spec file, then run the stage.
-
-The spec file holds ``clusters: {name: definition}`` (the format of the stages' ``--config``
-option); the stage :mod:`nqsgen.cluster` reads it and writes the geometry JSON and the PDF.
-Stage output and errors go to the rule's log.
-"""
+"""Adapter of rule cluster to nqsgen.stages.cluster_files: the spec file, then the stage."""
 
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 
-import yaml
-
-from nqsgen.cluster import main
+from nqsgen.stages import cluster_files
 
 smk = snakemake  # noqa: F821 - injected by Snakemake's script directive
-
-name = smk.wildcards.cluster
-with open(smk.output.spec, "w", encoding="utf-8") as fh:
-    yaml.safe_dump({"clusters": {name: smk.params.definition}}, fh, sort_keys=False)
-
-argv = ["--cluster", name, "--json", smk.output.json, "--pdf", smk.output.pdf,
-        "--config", smk.output.spec]
 with open(smk.log[0], "w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
-    status = main(argv)
+    status = cluster_files.main(["--cluster", smk.wildcards.cluster, "--json", smk.output.json,
+                                 "--pdf", smk.output.pdf, "--spec", smk.output.spec,
+                                 "--definition", cluster_files.dump(smk.params.definition)])
 sys.exit(status)

@@ -13,9 +13,10 @@ headless machines and inside worker processes.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
+
+from nqsgen.publish import atomic_path
 
 __all__ = ["draw_cluster", "plot_cluster", "cluster_title", "layout"]
 
@@ -144,13 +145,6 @@ def plot_cluster(ax, cluster, labels: bool = True, legend: bool = True,
                   frameon=False)
 
 
-def _chmod_default(path: str) -> None:
-    """Give a mkstemp file the permissions an ordinary open() would (0666 & ~umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
 def draw_cluster(cluster, path: str | os.PathLike) -> None:
     """Write a vector PDF picture of ``cluster`` to ``path`` atomically."""
     from matplotlib.figure import Figure
@@ -165,16 +159,5 @@ def draw_cluster(cluster, path: str | os.PathLike) -> None:
     plot_cluster(ax, cluster)
     fig.tight_layout()
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp.pdf")
-    os.close(fd)
-    try:
-        _chmod_default(tmp)
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
@@ -407,21 +406,9 @@ def _scaling_reference(ax, ok: pd.DataFrame, column: str) -> None:
 
 # ----------------------------------------------------------------------------- output
 def save_pdf(fig, path: str | os.PathLike) -> None:
-    """Write ``fig`` as a vector PDF to ``path`` atomically (temporary file, then rename)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                               suffix=".tmp.pdf")
-    os.close(fd)
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with _styled():
-            fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``fig`` as a vector PDF to ``path`` atomically (:mod:`nqsgen.publish`), without a
+    creation date (reruns give identical files)."""
+    from nqsgen.publish import atomic_path
+
+    with atomic_path(path) as tmp, _styled():
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None})

@@ -1,4 +1,4 @@
-"""Variational Monte Carlo with stochastic reconfiguration (DESIGN §3 stage 4; paper Fig. 2 d–f).
+"""Variational Monte Carlo with stochastic reconfiguration (the paper's Fig. 2 d–f).
 
 ψ(σ) = exp(a(σ) + iφ(σ)) with two 2-layer dense networks (log-amplitude a, phase φ), optimised
 by stochastic reconfiguration on |ψ|²-distributed configurations of the Sz = 0 sector, then
@@ -11,7 +11,7 @@ compared with the exact ground state over the whole basis.  One concept per modu
 * :mod:`~nqsgen.vmc.optimize` — the iteration loop and its trajectory;
 * :mod:`~nqsgen.vmc.checkpoint` — resumable state;
 * :mod:`~nqsgen.vmc.observables` — exact overlaps and energy over the full basis;
-* :mod:`~nqsgen.vmc.stage` — ``python -m nqsgen.vmc`` (outputs and metrics columns).
+* the stage (command line, outputs): :mod:`nqsgen.stages.vmc`.
 """
 
 from nqsgen.vmc.local_energy import Connections, local_energies

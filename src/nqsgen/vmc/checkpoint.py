@@ -6,19 +6,18 @@ rows 0..t−1 and the run's settings.  Resuming from it replays iterations t, t+
 an uninterrupted run does (bitwise on the CPU with the same thread count): SR itself keeps no
 other state (CG starts from zero every iteration) and the schedules depend on t only.
 
-Files are written with ``torch.save`` to a temporary sibling and renamed into place
-(:func:`os.replace`), so a run killed while saving leaves the previous checkpoint intact.
+Files are written with ``torch.save`` through :func:`nqsgen.publish.atomic_path`, so a run
+killed while saving leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import torch
 
 from nqsgen.errors import ConfigError
+from nqsgen.publish import atomic_path
 
 FORMAT = 1
 
@@ -26,17 +25,11 @@ FORMAT = 1
 def save(path: Path, *, settings: dict, iteration: int, wavefunction: dict, sampler: dict,
          trajectory: list[dict]) -> None:
     """Atomically write a checkpoint taken after ``iteration`` iterations."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     state = {"format": FORMAT, "settings": settings, "iteration": iteration,
              "wavefunction": wavefunction, "sampler": sampler, "trajectory": trajectory,
              "torch_rng": torch.get_rng_state()}
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load(path: Path, settings: dict) -> dict:

@@ -1,6 +1,6 @@
 """The variational wave function of the VMC stage: two 2-layer dense networks.
 
-Convention (DESIGN §3 stage 4, paper Fig. 2 d–f)
+Convention (the paper's Fig. 2 d–f: two two-layer dense networks)
 ------------------------------------------------
 ψ(σ) = exp(a(σ) + i φ(σ))
 

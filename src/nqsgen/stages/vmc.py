@@ -1,8 +1,8 @@
 """Stage ``vmc``: stochastic-reconfiguration optimisation of two 2-layer dense networks
 (log-amplitude and phase) for one cluster and J2, and its overlap with the exact ground state
-(DESIGN §3 stage 4; the paper's Fig. 2 d–f).
+(the paper's Fig. 2 d–f); also ``python -m nqsgen.stages.vmc``.
 
-    python -m nqsgen.vmc --cluster square_16 --j2 0 --seed 0 --out DIR [--ground-state DIR]
+    nqsgen-vmc --cluster square_16 --j2 0 --seed 0 --out DIR [--ground-state DIR]
         [--sampler exact|metropolis] [--iterations N] [--samples N] [--chains C] ...
 
 ``--ground-state`` defaults to ``results/ground_states/{cluster}/J2={j2}``; it is opened,
@@ -53,41 +53,33 @@ computation; errors print ``error: <one line>`` and exit with status 2.
 
 from __future__ import annotations
 
-import argparse
-import datetime as _dt
 import logging
 import math
-import platform
-import sys
 import time
-from importlib import metadata as _pkg_metadata
 from pathlib import Path
 
 import numpy as np
-import psutil
-import pyarrow as pa
 import pyarrow.dataset as ds
-import torch
 
+from nqsgen import paths, provenance, publish, schemas
 from nqsgen.basis import SzBasis
-from nqsgen.cli import OneLineParser
-from nqsgen.clusters import get_cluster
-from nqsgen.config import load_cluster_specs
-from nqsgen.devices import describe, resolve_device, set_threads
-from nqsgen.errors import ConfigError, NqsgenError
+from nqsgen.config import VmcSettings
+from nqsgen.config.cli import add_arguments, settings_from
+from nqsgen.devices import describe, set_threads
+from nqsgen.errors import ConfigError
 from nqsgen.hamiltonian import Heisenberg
-from nqsgen.storage import j2_dirname, write_run_tables
-from nqsgen.train import open_ground_state, setup_logging
+from nqsgen.stages.base import StageParser, check_threads, cluster_of, run, setup_logging
+from nqsgen.storage import open_ground_state
 from nqsgen.vmc import checkpoint as ckpt
+from nqsgen.vmc import memory
 from nqsgen.vmc.observables import exact_energy, exact_overlaps
-from nqsgen.vmc.optimize import TRAJECTORY_COLUMNS, LoopConfig, run_sr
-from nqsgen.vmc.sampler import SAMPLERS, ExactSampler, MetropolisSampler
-from nqsgen.vmc.sr import SOLVERS, SRConfig
+from nqsgen.vmc.optimize import LoopConfig, run_sr
+from nqsgen.vmc.sampler import ExactSampler, MetropolisSampler
+from nqsgen.vmc.sr import SRConfig
 from nqsgen.vmc.wavefunction import DTYPES, WaveFunction, build_wavefunction
 
 log = logging.getLogger("nqsgen.vmc")
 
-DEFAULT_EXACT_MAX_STATES = 300_000_000  # K above which overlaps / exact energy are skipped
 SEED_STREAMS = ("init", "chains", "final")
 #: Settings a checkpoint must share with the run that resumes from it.
 RESUME_KEYS = ("cluster", "j2", "seed", "sampler", "width", "phase_width", "activation",
@@ -95,85 +87,38 @@ RESUME_KEYS = ("cluster", "j2", "seed", "sampler", "width", "phase_width", "acti
                "lr_decay", "lr_min", "shift", "shift_decay", "shift_min", "sr_solver",
                "cg_max_iterations", "cg_tol", "overlap_every")
 #: Columns of metrics.parquet, in order.
-METRIC_COLUMNS = (
-    # run identity and parameters
-    "cluster", "lattice", "n_sites", "dimension", "j2", "seed", "sampler", "iterations",
-    "samples", "chains", "sweep_size", "burn_in", "initial_burn_in", "final_samples", "width",
-    "phase_width", "activation", "dtype", "lr", "lr_decay", "lr_min", "shift", "shift_decay",
-    "shift_min", "sr_solver", "cg_max_iterations", "cg_tol", "overlap_every",
-    "checkpoint_every", "device", "threads", "n_parameters", "n_amplitude_parameters",
-    "n_phase_parameters", "ground_state", "ground_state_energy", "cluster_fingerprint",
-    # results
-    "energy", "energy_error", "energy_method", "energy_per_site", "energy_variance",
-    "energy_exact_sum", "rel_energy_error", "overlap", "sign_overlap", "amplitude_overlap",
-    "overlap_method", "acceptance", "autocorrelation_time", "final_cg_iterations",
-    # bookkeeping
-    "resumed_from", "sr_time_s", "iterations_per_s", "eval_time_s", "wall_time_s",
-    # provenance
-    "torch_version", "nqsgen_version", "host", "created",
-)
+METRIC_COLUMNS = tuple(schemas.VMC_METRICS.names)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = OneLineParser(prog="python -m nqsgen.vmc", description=__doc__,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None):
+    """Identity, resources and the validated :class:`VmcSettings` (also as attributes)."""
+    p = StageParser("nqsgen-vmc", __doc__)
+    p.add_cluster()
     a = p.add_argument
-    a("--cluster", required=True, help="cluster name (catalogue or --config)")
     a("--j2", required=True, type=float, help="J2/J1")
     a("--seed", required=True, type=int, help="run seed (initialisation, chains)")
     a("--out", required=True, help="run directory (replaced atomically)")
     a("--ground-state", help="ground-state directory (default results/ground_states/"
       "{cluster}/J2={j2})")
-    a("--config", help="YAML config whose 'clusters:' mapping defines clusters")
-    a("--sampler", default="metropolis", help="metropolis (default) | exact (full sum)")
-    a("--iterations", type=int, default=1000, help="SR iterations (default 1000)")
-    a("--samples", type=int, default=1024, help="Metropolis samples per iteration "
-      "(rounded up to a multiple of --chains; default 1024)")
-    a("--chains", type=int, default=128, help="Metropolis chains (default 128)")
-    a("--sweep-size", type=int, default=0, help="proposals per sweep (default 0 = N)")
-    a("--burn-in", type=int, default=2, help="sweeps discarded every iteration (default 2)")
-    a("--initial-burn-in", type=int, default=100, help="sweeps discarded at the start "
-      "(default 100)")
-    a("--final-samples", type=int, default=16384, help="Metropolis samples of the final "
-      "energy estimate (default 16384)")
-    a("--width", type=int, default=64, help="hidden units of the amplitude network (default 64)")
-    a("--phase-width", type=int, help="hidden units of the phase network (default --width)")
-    a("--activation", default="tanh", help="relu | tanh | elu | gelu | softplus (default tanh)")
-    a("--dtype", default="float64", help="float64 (default) | float32")
-    a("--lr", type=float, default=0.05, help="learning rate η₀ (default 0.05)")
-    a("--lr-decay", type=float, default=1.0, help="η(t) = max(lr_min, lr·lr_decay^t)")
-    a("--lr-min", type=float, default=0.0)
-    a("--shift", type=float, default=0.1, help="diagonal shift λ₀ (default 0.1)")
-    a("--shift-decay", type=float, default=0.95, help="λ(t) = max(shift_min, "
-      "shift·shift_decay^t) (default 0.95)")
-    a("--shift-min", type=float, default=1e-3, help="(default 1e-3)")
-    a("--sr-solver", default="cg", help="cg (default; S never formed) | dense")
-    a("--cg-max-iterations", type=int, default=100)
-    a("--cg-tol", type=float, default=1e-6, help="relative CG residual (default 1e-6)")
-    a("--overlap-every", type=int, default=0, help="exact overlap every k iterations in the "
-      "trajectory (default 0 = only at the end)")
     a("--checkpoint", help="checkpoint file (default: .seed={seed}.checkpoint.pt beside --out, "
       "deleted after success)")
-    a("--checkpoint-every", type=int, default=50, help="iterations between checkpoints "
-      "(default 50; 0 = only after the last)")
-    a("--log-every", type=int, default=10, help="iterations between log lines (default 10)")
-    a("--exact-max-states", type=float, default=DEFAULT_EXACT_MAX_STATES,
-      help="largest K for the exact overlaps and energy (default 3e8)")
-    a("--max-jacobian-mb", type=float, default=4096, help="refuse runs whose per-sample "
-      "Jacobian (samples × parameters) exceeds this (default 4096 MB)")
     a("--device", default="auto", help="auto | cpu | cuda (auto: CUDA when available)")
     a("--threads", type=int, default=1, help="CPU threads (torch and numba; default 1)")
+    add_arguments(p, VmcSettings)
     args = p.parse_args(argv)
-    args.phase_width = args.width if args.phase_width is None else args.phase_width
+    if not math.isfinite(args.j2):
+        raise ConfigError(f"--j2 must be a finite number, got {args.j2}")
+    if not 0 <= args.seed < 2**31:
+        raise ConfigError(f"--seed must be in [0, 2^31), got {args.seed}")
+    check_threads(args.threads)
+    settings = settings_from(args, VmcSettings)
+    settings = settings.model_copy(update={"phase_width": settings.phase_width or
+                                           settings.width})
+    vars(args).update(settings.model_dump(), settings=settings)
     return args
 
 
-def run_dir(root, cluster: str, j2: float, seed: int) -> Path:
-    """``root/{cluster}/J2={j2}/seed={seed}``."""
-    return Path(root, cluster, j2_dirname(j2), f"seed={seed}")
-
-
-def read_runs(root, kind: str = "metrics") -> pa.Table:
+def read_runs(root, kind: str = "metrics"):
     """All ``metrics`` (or ``trajectory``) rows below ``root`` with the hive columns ``J2`` and
     ``seed`` (so no cluster may be called ``trajectory*``/``metrics*``)."""
     other = {"metrics": "trajectory", "trajectory": "metrics"}[kind]
@@ -182,89 +127,53 @@ def read_runs(root, kind: str = "metrics") -> pa.Table:
     return dataset.to_table()
 
 
-# ----------------------------------------------------------------------------- validation
-def sr_config(args) -> SRConfig:
+def sr_config(args):
     return SRConfig(lr=args.lr, lr_decay=args.lr_decay, lr_min=args.lr_min, shift=args.shift,
                     shift_decay=args.shift_decay, shift_min=args.shift_min,
                     solver=args.sr_solver, cg_max_iterations=args.cg_max_iterations,
                     cg_tol=args.cg_tol)
 
 
-def _validate(args) -> None:
-    if not math.isfinite(args.j2):
-        raise ConfigError(f"--j2 must be a finite number, got {args.j2}")
-    if args.sampler not in SAMPLERS:
-        raise ConfigError(f"unknown sampler {args.sampler!r} (known: {', '.join(SAMPLERS)})")
-    if args.dtype not in DTYPES:
-        raise ConfigError(f"unknown dtype {args.dtype!r} (known: {', '.join(DTYPES)})")
-    if args.sr_solver not in SOLVERS:
-        raise ConfigError(f"unknown SR solver {args.sr_solver!r} (known: {', '.join(SOLVERS)})")
-    positive = ("iterations", "samples", "chains", "final_samples", "threads", "log_every")
-    for name in positive:
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be ≥ 1, got {getattr(args, name)}")
-    for name in ("sweep_size", "burn_in", "initial_burn_in", "overlap_every",
-                 "checkpoint_every"):
-        if getattr(args, name) < 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be ≥ 0, got {getattr(args, name)}")
-    if not 0 <= args.seed < 2**31:
-        raise ConfigError(f"--seed must be in [0, 2^31), got {args.seed}")
-    if not args.exact_max_states >= 0 or not args.max_jacobian_mb > 0:
-        raise ConfigError("--exact-max-states must be ≥ 0 and --max-jacobian-mb > 0")
-    sr_config(args).validate()
-    WaveFunction(2, args.width, args.activation, args.phase_width)  # checks widths, activation
-
-
-def _check_size(args, cluster, dimension: int) -> None:
-    """Refuse a per-sample Jacobian larger than --max-jacobian-mb (before any work)."""
-    n_params = sum(WaveFunction(cluster.n_sites, args.width, args.activation,
-                                args.phase_width).n_parameters)
-    rows = dimension if args.sampler == "exact" else _samples_per_chain(args) * args.chains
-    megabytes = rows * n_params * torch.finfo(DTYPES[args.dtype]).bits / 8 / 2**20
-    if megabytes > args.max_jacobian_mb:
-        hint = "use --sampler metropolis" if args.sampler == "exact" else "use fewer --samples"
-        raise ConfigError(f"the Jacobian of {rows} configurations × {n_params} parameters needs "
-                          f"{megabytes:.0f} MB > --max-jacobian-mb {args.max_jacobian_mb:g} "
+def check_memory(args, cluster, dimension: int, available: float) -> None:
+    """Refuse, before any work and in one line naming the cluster and the memory, a run whose
+    per-sample Jacobian exceeds ``--max-jacobian-mb`` or whose whole-basis part (the exact
+    sampler, or the exact energy and overlaps up to ``--exact-max-states``) does not fit in
+    ``available`` bytes (:mod:`nqsgen.vmc.memory`)."""
+    s = args.settings
+    rows = memory.jacobian_rows(s, dimension)
+    megabytes = memory.jacobian_bytes(s, cluster.n_sites, dimension) / 2**20
+    if megabytes > s.max_jacobian_mb:
+        hint = "use --sampler metropolis" if s.sampler == "exact" else "use fewer --samples"
+        raise ConfigError(f"the Jacobian of {rows} configurations × "
+                          f"{sum(memory.n_parameters(s, cluster.n_sites))} parameters needs "
+                          f"{megabytes:.0f} MB > --max-jacobian-mb {s.max_jacobian_mb:g} "
                           f"({hint})")
-
-
-#: Bytes per basis state of the exact whole-basis observables: log ψ (complex128, 16) and its
-#: real part, weights and look-up indices while the energy streams (16).
-EXACT_BYTES_PER_STATE = 32
-
-
-def _check_whole_basis(args, cluster, dimension: int, available: float) -> None:
-    """Refuse (one line naming the cluster and the memory) when what needs the whole basis —
-    the exact sampler, or the exact energy and overlaps up to --exact-max-states — does not fit
-    in ``available`` bytes."""
-    whole_basis = args.sampler == "exact" or dimension <= args.exact_max_states
-    need = EXACT_BYTES_PER_STATE * dimension if whole_basis else 0
+    need = memory.whole_basis_bytes(s, dimension)
     if need > available:
-        hint = ("use --sampler metropolis" if args.sampler == "exact" else
+        hint = ("use --sampler metropolis" if s.sampler == "exact" else
                 "lower --exact-max-states below K to skip the exact observables")
         raise ConfigError(f"{cluster.name} J2={args.j2:g}: the whole basis (K = {dimension:,}) "
                           f"needs {need / 1e9:.1f} GB, only {available / 1e9:.1f} GB are "
                           f"available ({hint})")
-
-
-def _samples_per_chain(args) -> int:
-    return -(-args.samples // args.chains)
+    if s.overlap_every and dimension > s.exact_max_states:
+        raise ConfigError(f"--overlap-every needs the exact overlap, which is skipped above "
+                          f"--exact-max-states ({s.exact_max_states:g} < K = {dimension:,})")
 
 
 def prepare(args):
-    """Validate everything cheap-to-check: (cluster, ground_state, device)."""
-    _validate(args)
-    specs = load_cluster_specs(args.config) if args.config else None
-    cluster = get_cluster(args.cluster, specs)
-    device = resolve_device(args.device)
+    """Everything cheap to check, before any computation: (cluster, ground state, device)."""
+    import psutil
+
+    from nqsgen.devices import resolve_device
+
+    sr_config(args).validate()
+    cluster = cluster_of(args)
+    gs_dir = Path(args.ground_state or paths.ground_state_dir(cluster.name, args.j2))
+    publish.check_output_location(args.out, paths.MARKERS["vmc"], inputs=[gs_dir])
     dimension = SzBasis(cluster.n_sites).dimension
-    _check_size(args, cluster, dimension)
-    _check_whole_basis(args, cluster, dimension, psutil.virtual_memory().available)
-    if args.overlap_every and dimension > args.exact_max_states:
-        raise ConfigError(f"--overlap-every needs the exact overlap, which is skipped above "
-                          f"--exact-max-states ({args.exact_max_states:g} < K = {dimension:,})")
-    state = open_ground_state(args, cluster)
-    return cluster, state, device
+    check_memory(args, cluster, dimension, psutil.virtual_memory().available)
+    device = resolve_device(args.device)
+    return cluster, open_ground_state(gs_dir, cluster, args.j2), device
 
 
 # ----------------------------------------------------------------------------- the run
@@ -383,7 +292,7 @@ def optimise(args, cluster, state, device):
     return wf, sampler, hamiltonian, trajectory, resumed_from, time.perf_counter() - t0
 
 
-def run(args) -> dict:
+def vmc(args) -> dict:
     """The stage: optimise, evaluate, write; returns the metrics row."""
     t0 = time.perf_counter()
     cluster, state, device = prepare(args)
@@ -402,7 +311,7 @@ def run(args) -> dict:
               "iterations_per_s": (args.iterations - resumed_from) / sr_time if sr_time > 0
               else math.nan, "wall_time_s": time.perf_counter() - t0}
     metrics = metrics_row(args, cluster, state, device, sampler, trajectory, final, timing)
-    write_outputs(Path(args.out), metrics, trajectory_table(args, trajectory))
+    write_outputs(Path(args.out), metrics, trajectory_rows(args, trajectory))
     if not args.checkpoint:
         checkpoint_path(args).unlink(missing_ok=True)
     log.info("wrote %s in %.1f s", args.out, metrics["wall_time_s"])
@@ -410,17 +319,9 @@ def run(args) -> dict:
 
 
 # ----------------------------------------------------------------------------- outputs
-def _version(name: str) -> str | None:
-    try:
-        return _pkg_metadata.version(name)
-    except _pkg_metadata.PackageNotFoundError:
-        return None
-
-
 def metrics_row(args, cluster, state, device, sampler, trajectory, final, timing) -> dict:
-    """The metrics.parquet row (:data:`METRIC_COLUMNS`)."""
-    n_amp, n_phase = WaveFunction(cluster.n_sites, args.width, args.activation,
-                                  args.phase_width).n_parameters
+    """The metrics.parquet row (:data:`nqsgen.schemas.VMC_METRICS`)."""
+    n_amp, n_phase = memory.n_parameters(args.settings, cluster.n_sites)
     parameters = {k: getattr(args, k) for k in (
         "j2", "seed", "sampler", "iterations", "chains", "burn_in", "initial_burn_in",
         "final_samples", "width", "phase_width", "activation", "dtype", "lr", "lr_decay",
@@ -442,38 +343,33 @@ def metrics_row(args, cluster, state, device, sampler, trajectory, final, timing
         "energy_variance": final["variance"],
         "rel_energy_error": (final["energy"] - state.energy) / abs(state.energy),
         "final_cg_iterations": trajectory[-1]["cg_iterations"] if trajectory else 0,
-        **timing,
-        "torch_version": torch.__version__, "nqsgen_version": _version("nqsgen") or "",
-        "host": platform.node(),
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        **timing, **provenance.run_provenance(),
     }
     return {k: row[k] for k in METRIC_COLUMNS}
 
 
-def _table(columns: dict) -> pa.Table:
-    """Arrow table; ``seed`` as int32 (pyarrow's inferred type for the hive key ``seed=``)."""
-    return pa.table({k: pa.array(v, type=pa.int32() if k == "seed" else None)
-                     for k, v in columns.items()})
+def trajectory_rows(args, trajectory: list[dict]) -> list[dict]:
+    from nqsgen.vmc.optimize import TRAJECTORY_COLUMNS
 
-
-def trajectory_table(args, trajectory: list[dict]) -> pa.Table:
     ident = {"cluster": args.cluster, "j2": args.j2, "seed": args.seed}
-    columns = {k: [v] * len(trajectory) for k, v in ident.items()}
-    columns.update({k: [row[k] for row in trajectory] for k in TRAJECTORY_COLUMNS})
-    return _table(columns)
+    return [{**ident, **{k: row[k] for k in TRAJECTORY_COLUMNS}} for row in trajectory]
 
 
-def write_outputs(out_dir: Path, metrics: dict, trajectory: pa.Table) -> None:
-    """Publish ``metrics.parquet`` (one row) and ``trajectory.parquet`` atomically (one schema)."""
-    write_run_tables(out_dir, {"metrics.parquet": _table({k: [v] for k, v in metrics.items()}),
-                              "trajectory.parquet": trajectory})
+def write_outputs(out_dir: Path, metrics: dict, trajectory: list[dict]) -> None:
+    """Publish ``metrics.parquet`` (one row) and ``trajectory.parquet`` atomically, both with
+    the run-directory schema :data:`nqsgen.schemas.VMC_RUN`."""
+    import pyarrow.parquet as pq
+
+    with publish.atomic_directory(out_dir) as tmp:
+        pq.write_table(schemas.table([metrics], schemas.VMC_RUN), tmp / "metrics.parquet")
+        pq.write_table(schemas.table(trajectory, schemas.VMC_RUN) if trajectory else
+                       schemas.VMC_RUN.empty_table(), tmp / "trajectory.parquet")
 
 
 def main(argv=None) -> int:
     setup_logging()
-    try:
-        run(parse_args(argv))
-    except NqsgenError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run(lambda a: vmc(parse_args(a)), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

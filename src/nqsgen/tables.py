@@ -2,13 +2,14 @@
 standard error over seeds, and the fitted quantities of :mod:`nqsgen.statistics`).
 
 Input: the ``metrics.parquet`` files of one experiment's runs (one row each, written by
-:mod:`nqsgen.train`; ``overlap`` is the test overlap) and, for J2 sweeps with VMC, the
-``results/vmc/{cluster}/J2={j2}/seed={seed}/metrics.parquet`` files of the VMC stage (column
-``overlap``; cluster, J2 and seed are taken from the path).  Output tables (parquet):
+:mod:`nqsgen.stages.train`; ``overlap`` is the test overlap) and, for J2 sweeps with VMC, the
+``metrics.parquet`` files of the VMC stage (:mod:`nqsgen.stages.vmc`, column ``overlap``).
+Output tables (parquet; column types, meanings and units in :mod:`nqsgen.schemas`:
+``POINTS``, ``CRITICAL``, ``SCALING``, ``TRANSITIONS``, listed in ``docs/outputs.md``):
 
-``points`` — ``results/tables/{experiment}.parquet``, one row per point of the experiment
-(:data:`POINT_COLUMNS`): ``source`` (``train`` or ``vmc``), the point's ``cluster``,
-``lattice``, ``n_sites``, ``dimension`` (K), ``j2``, ``target`` (``sign``/``amplitude``;
+``points`` — ``results/tables/{experiment}.parquet``, one row per point of the experiment:
+``source`` (``train`` or ``vmc``), the point's ``cluster``, ``lattice``, ``n_sites``,
+``dimension`` (K), ``j2``, ``target`` (``sign``/``amplitude``;
 ``state`` for VMC), ``arch`` (``sr`` for VMC), ``eps_train`` (NaN for VMC),
 ``expressibility``; then over its runs (seeds) ``n``, ``mean``, ``se`` (std/√n, ddof 1; NaN for
 n = 1), ``std``, ``min``, ``max`` of the overlap; ``overlap_method`` (``exact``,
@@ -50,8 +51,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 
@@ -60,9 +59,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nqsgen import publish, schemas
 from nqsgen.errors import StorageError
 from nqsgen.statistics import (
-    SUMMARY_COLUMNS,
     critical_fraction,
     growth_exponent,
     locate_transition,
@@ -72,31 +71,16 @@ from nqsgen.statistics import (
 #: Identifying columns of a point (and of a run, with ``seed``).
 KEY_COLUMNS = ("source", "cluster", "lattice", "n_sites", "dimension", "j2", "target", "arch",
                "eps_train", "expressibility")
-POINT_COLUMNS = ("experiment", *KEY_COLUMNS, *SUMMARY_COLUMNS, "overlap_method", "mc_se_mean",
-                 "train_unique_mean", "epochs_mean", "wall_time_s_mean")
-CRITICAL_COLUMNS = ("experiment", "cluster", "lattice", "n_sites", "dimension", "j2", "target",
-                    "arch", "eps_c", "eps_c_low", "eps_c_high", "log10_eps_c",
-                    "log10_eps_c_se", "width", "lower", "upper", "step", "bracket_low",
-                    "bracket_high", "in_range", "defined", "bracketed",
-                    "n_c", "n_c_low", "n_c_high", "n_c_unique", "n_c_unique_low",
-                    "n_c_unique_high", "n_points", "n_runs", "n_boot", "boot_success",
-                    "message")
-SCALING_COLUMNS = ("experiment", "j2", "target", "arch", "exponent", "exponent_se",
-                   "exponent_low", "exponent_high", "intercept", "chi2", "unique_exponent",
-                   "unique_exponent_se", "unique_exponent_low", "unique_exponent_high",
-                   "unique_intercept",
-                   "dimension_min", "dimension_max", "n_c_min", "n_c_max", "growth",
-                   "growth_low", "growth_high", "unique_growth", "n_clusters", "n_defined",
-                   "all_bracketed", "message")
-TRANSITION_COLUMNS = ("experiment", "source", "cluster", "lattice", "target", "arch",
-                      "eps_train", "j2_c", "j2_c_low", "j2_c_high", "j2_left", "j2_right",
-                      "drop", "drop_se", "slope", "agreement", "n_points", "n_runs", "defined",
-                      "significant", "message", "region_low", "region_high", "inside_region")
+POINT_COLUMNS = tuple(schemas.POINTS.names)
+CRITICAL_COLUMNS = tuple(schemas.CRITICAL.names)
+SCALING_COLUMNS = tuple(schemas.SCALING.names)
+TRANSITION_COLUMNS = tuple(schemas.TRANSITIONS.names)
 #: Run columns read from the training metrics (the rest is left in the files).
 RUN_COLUMNS = ("cluster", "lattice", "n_sites", "dimension", "j2", "target", "arch",
                "eps_train", "seed", "expressibility", "overlap", "overlap_se",
                "overlap_method", "train_unique", "epochs", "wall_time_s")
-_VMC_PATH = re.compile(r"(?:^|/)vmc/(?P<cluster>[^/]+)/J2=(?P<j2>[^/]+)/seed=(?P<seed>\d+)/")
+VMC_COLUMNS = ("cluster", "lattice", "n_sites", "dimension", "j2", "seed", "sampler", "overlap",
+               "wall_time_s")
 
 
 def _read_parquet_files(paths: Iterable[str], columns=None) -> pd.DataFrame:
@@ -121,30 +105,10 @@ def read_train_runs(paths: Iterable[str]) -> pd.DataFrame:
     return runs
 
 
-def read_vmc_runs(paths: Iterable[str], clusters: Mapping[str, Mapping] | None = None
-                  ) -> pd.DataFrame:
-    """VMC runs: column ``overlap`` of each file; cluster, J2 and seed from the path
-    ``.../vmc/{cluster}/J2={j2}/seed={seed}/metrics.parquet``.  ``clusters`` maps a cluster
-    name to its ``lattice``, ``n_sites`` and ``dimension`` (filled in when the file lacks
-    them)."""
-    rows = []
-    for path in paths:
-        match = _VMC_PATH.search(str(path).replace(os.sep, "/"))
-        if match is None:
-            raise StorageError(f"{path} is not a results/vmc/{{cluster}}/J2={{j2}}/"
-                               "seed={seed}/metrics.parquet file")
-        frame = _read_parquet_files([path])
-        if "overlap" not in frame.columns:
-            raise StorageError(f"{path} has no column 'overlap'")
-        info = dict((clusters or {}).get(match["cluster"], {}))
-        row = {"cluster": match["cluster"], "j2": float(match["j2"]),
-               "seed": int(match["seed"]), "overlap": float(frame["overlap"].iloc[0])}
-        for key in ("lattice", "n_sites", "dimension"):
-            row[key] = frame[key].iloc[0] if key in frame.columns else info.get(key)
-        for key in ("overlap_se", "wall_time_s", "epochs"):
-            row[key] = float(frame[key].iloc[0]) if key in frame.columns else math.nan
-        rows.append(row)
-    runs = pd.DataFrame(rows)
+def read_vmc_runs(paths: Iterable[str]) -> pd.DataFrame:
+    """VMC runs (metrics.parquet files of the VMC stage), one row each: their cluster, J2,
+    seed and ``overlap`` (the overlap with the exact ground state after SR), ``source=vmc``."""
+    runs = _read_parquet_files(list(paths), columns=list(VMC_COLUMNS))
     if runs.empty:
         return runs
     runs["source"] = "vmc"
@@ -153,7 +117,9 @@ def read_vmc_runs(paths: Iterable[str], clusters: Mapping[str, Mapping] | None =
     runs["eps_train"] = math.nan
     runs["expressibility"] = False
     runs["overlap_method"] = "exact"
+    runs["overlap_se"] = 0.0
     runs["train_unique"] = math.nan
+    runs["epochs"] = math.nan
     return runs
 
 
@@ -322,15 +288,8 @@ def _empty(columns) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``frame`` as parquet to ``path`` atomically (temporary sibling, then rename)."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
-                       f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def write_table(frame: pd.DataFrame, path: str | os.PathLike, schema) -> None:
+    """Write ``frame`` as parquet with ``schema`` (:mod:`nqsgen.schemas`) to ``path``
+    atomically (:mod:`nqsgen.publish`)."""
+    with publish.atomic_path(path) as tmp:
+        pq.write_table(schemas.frame_table(frame, schema), tmp)
