@@ -16,6 +16,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# A config file Snakemake cannot parse is named with its line and column (one line), first.
+include: "workflow/rules/configfile.smk"
+
+
 configfile: "config/config.yaml"
 
 

@@ -13,6 +13,7 @@ creation date).  The workflow's rules ``figure_*`` call :func:`plot` through
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,6 +33,9 @@ def plot(kind: str, out, tables: dict | None = None, clusters: list | None = Non
     from nqsgen.plotting import figures
 
     def read(name):
+        if not Path(tables[name]).is_file():
+            raise ConfigError(f"table {tables[name]} does not exist (run the experiment's "
+                              "aggregation first)")
         return pd.read_parquet(tables[name])
 
     if kind == "clusters":

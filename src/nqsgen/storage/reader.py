@@ -1,114 +1,20 @@
-"""Ground-state storage: parquet shards plus ``metadata.json``, written atomically.
-
-Layout of one ground state (``results/ground_states/{cluster}/J2={j2}/``)::
-
-    metadata.json            energies, gap, residual, K, solver, ranks, timings, versions, shards
-    part-RRRRR-SSSS.parquet  columns ``state`` (uint64, ascending) and ``amplitude`` (float64)
-
-Shard ``part-RRRRR-SSSS`` holds the S-th slice of the rows of MPI rank R; every rank writes
-at least one shard and no shard has more than ``shard_rows`` rows.  Concatenated in the order
-listed in ``metadata["shards"]`` the shards give the whole basis in ascending order, so the
-amplitude column is the ground-state vector aligned with :class:`~nqsgen.basis.SzBasis`.
-Amplitudes are normalised (Σ ψ_i² = 1) and their global sign is fixed (see
-:func:`nqsgen.eigensolvers.fix_global_sign`).
-
-Atomicity (:mod:`nqsgen.publish`): everything is written into a sibling temporary directory
-and renamed into place only when complete; ``metadata.json`` is the completion marker.  A
-reader verifies every shard's row count and sha256 against the metadata and raises
-:class:`StorageError` otherwise.
-"""
+"""Reading a stored ground state (:class:`GroundState`, :class:`SymmetricGroundState`):
+verified against its metadata (:mod:`nqsgen.storage.metadata`), the data and, given the
+cluster, the Hamiltonian."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nqsgen import publish
 from nqsgen.basis import SzBasis
-from nqsgen.errors import StorageError
-
-METADATA = "metadata.json"
-DEFAULT_SHARD_ROWS = 1 << 22  # 4,194,304 rows ≈ 64 MB per shard
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_shards(directory: Path, rank: int, row_lo: int, columns: dict[str, np.ndarray],
-                  shard_rows: int) -> list[dict]:
-    shards = []
-    n = len(next(iter(columns.values())))
-    starts = range(0, max(n, 1), shard_rows)
-    for k, start in enumerate(starts):
-        stop = min(start + shard_rows, n)
-        name = f"part-{rank:05d}-{k:04d}.parquet"
-        table = pa.table({c: pa.array(v[start:stop], type=pa.from_numpy_dtype(v.dtype))
-                          for c, v in columns.items()})
-        pq.write_table(table, directory / name, use_dictionary=False, compression="snappy")
-        shards.append({"file": name, "row_start": int(row_lo + start), "rows": int(stop - start),
-                       "sha256": sha256_file(directory / name)})
-    return shards
-
-
-def write_ground_state(out_dir, comm, row_lo: int, columns: dict[str, np.ndarray],
-                       metadata: dict, shard_rows: int = DEFAULT_SHARD_ROWS) -> None:
-    """Collectively write this rank's rows and (on rank 0) the metadata, then publish atomically.
-
-    Every rank passes its own contiguous rows (``row_lo`` and equally long ``columns``:
-    ``state``/``amplitude`` in the full basis, ``state``/``coefficient``/``orbit_size`` in a
-    symmetric one); rank 0's ``metadata`` is completed with the shard list and written last.
-    ``out_dir`` appears only when complete (:mod:`nqsgen.publish`); an existing ``out_dir`` is
-    replaced.  A failure on any rank (a full disk, a rank that cannot write) is raised on every
-    rank as one :class:`StorageError`, and the temporary directory is removed.
-    """
-    out_dir = Path(out_dir)
-    tmp = _shared(comm, lambda: publish.temporary_directory(out_dir) if comm.rank == 0 else None,
-                  out_dir, None)
-    tmp = Path(comm.bcast(str(tmp) if tmp else None, root=0))
-    mine = _shared(comm, lambda: _write_shards(tmp, comm.rank, row_lo, columns, shard_rows),
-                   out_dir, tmp)
-    all_shards = comm.gather(mine, root=0)
-
-    def finish():
-        if comm.rank != 0:
-            return
-        shards = sorted((s for part in all_shards for s in part), key=lambda s: s["row_start"])
-        record = dict(metadata)
-        record["storage"] = {"format": "parquet",
-                             "columns": {c: str(v.dtype) for c, v in columns.items()},
-                             "shard_rows": int(shard_rows)}
-        record["shards"] = shards
-        publish.write_json(tmp / METADATA, record)
-        publish.publish_directory(tmp, out_dir)
-
-    _shared(comm, finish, out_dir, tmp)
-
-
-def _shared(comm, step, out_dir: Path, tmp: Path | None):
-    """Run ``step`` on every rank; if it fails anywhere, remove ``tmp`` and raise the first
-    failure on every rank (so that no rank waits for a failed one)."""
-    error, result = None, None
-    try:
-        result = step()
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        error = f"rank {comm.rank}: {' '.join(str(exc).split())}"
-    errors = [e for e in comm.allgather(error) if e]
-    if errors:
-        if comm.rank == 0:
-            publish.discard(tmp)
-        raise StorageError(f"writing the ground state {out_dir} failed ({errors[0]})")
-    return result
+from nqsgen.errors import NqsgenError, StorageError
+from nqsgen.storage.metadata import check_metadata, check_states
+from nqsgen.storage.shards import METADATA, sha256_file
 
 
 class GroundState:
@@ -133,8 +39,10 @@ class GroundState:
     def open(cls, path, verify: bool = True, cluster=None) -> GroundState:
         """Open the ground state in directory ``path``.
 
-        ``verify`` checks every shard's row count and sha256 against the metadata; ``cluster``
-        (a :class:`~nqsgen.clusters.Cluster`) checks that the state belongs to that cluster.
+        The metadata is always checked (:func:`nqsgen.storage.metadata.check_metadata`);
+        ``verify`` also checks every shard's row count, sha256 and first/last stored state;
+        ``cluster`` (a :class:`~nqsgen.clusters.Cluster`) checks that the state belongs to
+        that cluster and that it is an eigenstate of its Hamiltonian with the stored energy.
         """
         path = Path(path)
         meta_file = path / METADATA
@@ -144,22 +52,22 @@ class GroundState:
         try:
             metadata = json.loads(meta_file.read_text())
         except (OSError, ValueError) as exc:
-            raise StorageError(f"{meta_file} is unreadable: {exc}") from None
-        for key in ("n_sites", "dimension", "shards", "energy"):
-            if key not in metadata:
-                raise StorageError(f"{meta_file} lacks the key '{key}'")
-        if metadata.get("symmetries", "none") != "none" and cls is GroundState:
+            raise StorageError(f"{meta_file} is unreadable: {' '.join(str(exc).split())}"
+                               ) from None
+        symmetric = isinstance(metadata, dict) and metadata.get("symmetries", "none") != "none"
+        check_metadata(metadata, str(meta_file), symmetric)
+        if symmetric and cls is GroundState:
             cls = SymmetricGroundState
         state = cls(path, metadata)
         if verify:
             state.verify()
         if cluster is not None:
             state.check_cluster(cluster)
+            state.check_eigenstate(cluster)
         return state
 
     def verify(self) -> None:
-        """Check shard files, row counts and checksums against the metadata."""
-        total = 0
+        """Check shard files, row counts, checksums and stored states against the metadata."""
         for shard in self.metadata["shards"]:
             file = self.path / shard["file"]
             if not file.is_file():
@@ -172,14 +80,35 @@ class GroundState:
                 raise StorageError(f"shard {file} has {rows} rows, metadata says {shard['rows']}")
             if sha256_file(file) != shard["sha256"]:
                 raise StorageError(f"shard {file} is corrupted (sha256 differs from {METADATA})")
-            if shard["row_start"] != total:
-                raise StorageError(f"shard {file} starts at row {shard['row_start']}, "
-                                   f"expected {total}")
-            total += rows
-        expected = self.stored_rows
-        if total != expected:
-            raise StorageError(f"shards of {self.path} hold {total} rows, "
-                               f"metadata says {expected}")
+        check_states(self)
+
+    def stored_states_are_valid(self, ends: np.ndarray, shard: dict, previous) -> bool:
+        """Are ``ends`` (first and last state of ``shard``) the basis states of its rows?"""
+        rows = np.array([shard["row_start"], shard["row_start"] + shard["rows"] - 1])
+        return bool(np.array_equal(self.basis.states_at(rows), ends))
+
+    def check_eigenstate(self, cluster, samples: int = 256, tol: float = 1e-7) -> None:
+        """Refuse a stored state that is not an eigenstate of ``cluster``'s Hamiltonian with the
+        stored energy E0: the local energies (Hψ)(s)/ψ(s) of ``samples`` states drawn from |ψ|²
+        (a fixed seed) must have a median within ``tol``·|E0| of E0.  Cheap (a few thousand
+        amplitude look-ups) and independent of the solver."""
+        from nqsgen.hamiltonian import Heisenberg
+
+        hamiltonian = Heisenberg.from_cluster(cluster, j2=float(self.metadata.get("j2", 0.0)),
+                                              j1=float(self.metadata.get("j1", 1.0)))
+        states = self.sample_states(samples, np.random.default_rng(0))
+        psi = self.amplitude(states)
+        counts, flipped, values = hamiltonian.off_diagonal(states)
+        h_psi = hamiltonian.diagonal(states) * psi
+        rows = np.repeat(np.arange(len(states)), counts)
+        np.add.at(h_psi, rows, values * self.amplitude(flipped))
+        local = h_psi / psi
+        e0 = self.energy
+        if not np.median(np.abs(local - e0)) <= tol * abs(e0):
+            raise StorageError(f"ground state at {self.path}: the stored amplitudes are not an "
+                               f"eigenstate with the stored energy {e0:.10g} (σ units) of "
+                               f"{cluster.name} at J2={self.metadata.get('j2')}: local energies "
+                               f"give {np.median(local):.10g}")
 
     @property
     def stored_rows(self) -> int:
@@ -189,9 +118,19 @@ class GroundState:
     def check_cluster(self, cluster) -> None:
         """Raise :class:`StorageError` unless this state was computed on ``cluster``."""
         name, fp = self.metadata.get("cluster"), self.metadata.get("cluster_fingerprint")
-        if name != cluster.name or fp != cluster.fingerprint():
-            raise StorageError(f"ground state at {self.path} belongs to cluster '{name}', "
-                               f"not to '{cluster.name}'")
+        where = f"ground state at {self.path}"
+        if name != cluster.name:
+            raise StorageError(f"{where} belongs to cluster '{name}', not to '{cluster.name}'")
+        if fp is None:
+            raise StorageError(f"{where}: {METADATA} has no cluster_fingerprint (cannot tell "
+                               f"whether it is {cluster.name}'s geometry)")
+        if fp != cluster.fingerprint():
+            raise StorageError(f"{where} was computed on another geometry named "
+                               f"'{cluster.name}' (fingerprint {fp}, this cluster has "
+                               f"{cluster.fingerprint()})")
+        if self.n_sites != cluster.n_sites:
+            raise StorageError(f"{where} has n_sites = {self.n_sites}, {cluster.name} has "
+                               f"{cluster.n_sites}")
 
     # -- access ----------------------------------------------------------------------------
     @property
@@ -293,12 +232,20 @@ class SymmetricGroundState(GroundState):
         super().__init__(path, metadata)
         from nqsgen.symmetry.group import SymmetryGroup
 
-        for key in ("group", "sector", "n_representatives"):
-            if key not in metadata:
-                raise StorageError(f"{path / METADATA} lacks the key '{key}' of a symmetric "
-                                   "ground state")
-        self.group = SymmetryGroup.from_dict(metadata["group"])
-        self.characters = np.asarray(metadata["sector"]["characters"], dtype=np.int64)
+        where = path / METADATA
+        try:
+            self.group = SymmetryGroup.from_dict(metadata["group"])
+            self.characters = np.asarray(metadata["sector"]["characters"], dtype=np.int64)
+        except (KeyError, TypeError, ValueError, NqsgenError) as exc:
+            raise StorageError(f"{where}: the symmetry group or sector is malformed "
+                               f"({type(exc).__name__}: {exc})") from None
+        if self.group.n_sites != self.n_sites:
+            raise StorageError(f"{where}: the group acts on {self.group.n_sites} sites, "
+                               f"n_sites = {self.n_sites}")
+        if self.characters.shape != (len(self.group),) or \
+                not np.isin(self.characters, (-1, 1)).all():
+            raise StorageError(f"{where}: the sector needs one character ±1 per group element "
+                               f"({len(self.group)})")
         self._symmetric: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lookup: tuple[np.ndarray, int] | None = None
         self._cdf: np.ndarray | None = None
@@ -306,6 +253,19 @@ class SymmetricGroundState(GroundState):
     @property
     def stored_rows(self) -> int:
         return int(self.metadata["n_representatives"])
+
+    def stored_states_are_valid(self, ends: np.ndarray, shard: dict, previous) -> bool:
+        """Are ``ends`` representatives of their orbits (each the smallest image), ascending
+        after the previous shard's last state, with ``n_sites / 2`` up spins?"""
+        from nqsgen.basis import _popcounts
+        from nqsgen.symmetry.basis import _representatives
+
+        reps, chars = np.empty_like(ends), np.empty(2, dtype=np.int64)
+        _representatives(ends, self.group.masks, self.group.flip_words,
+                         self.characters.astype(np.int64), reps, chars, 1)
+        ordered = ends[0] <= ends[1] and (previous is None or int(ends[0]) > previous)
+        half = bool((_popcounts(ends) == self.n_sites // 2).all())
+        return bool(np.array_equal(reps, ends) and ordered and half)
 
     def symmetric(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(representatives uint64, coefficients float64, orbit sizes int64)``; cached."""
