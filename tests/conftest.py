@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# fixtures of synthetic training runs (j2_runs, eps_runs) for the tables and figures tests
+pytest_plugins = ["tests.synthetic_runs"]
 
 
 def stage_env() -> dict:

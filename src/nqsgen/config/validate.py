@@ -118,7 +118,9 @@ def check_j2(key: str, j2: float) -> None:
 
 
 def check_eps(key: str, eps: float) -> None:
-    if not math.isfinite(eps) or float(number(eps)) != eps:
+    if not math.isfinite(eps) or not 0 < eps <= 1:
+        raise ConfigError(f"{key}: {eps!r} is not a training fraction in (0, 1]")
+    if float(number(eps)) != eps:
         raise ConfigError(f"{key}: {eps!r} has more than 6 significant digits; its directory "
                           f"would be eps={number(eps)}")
 
