@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +80,15 @@ def test_dry_run_of_paper_config_lists_every_job(tmp_path):
     workdir = make_workdir(tmp_path / "run", DEFAULT_CONFIG)
     proc = snakemake(workdir, "-n")  # its speed is a benchmark (benchmarks/RESULTS.md)
     assert_ok(proc)
+    assert "Using workflow specific profile" in proc.stdout  # profiles/default/ is loaded
+    n_states = sum(len(gs["j2"]) for gs in config["ground_states"].values())
+    assert job_counts(proc.stdout)["ground_state"] == n_states
+    # directory names are nqsgen.paths.j2_dirname: format(j2, "g")
+    assert "results/ground_states/square_24/J2=0.05/metadata.json" in proc.stdout
+    # the documented MPI pattern, with the memory estimate as a resource
+    assert ("mpiexec --bind-to none -n 2 python -m nqsgen.stages.ground_state --cluster "
+            "kagome_24 --j2 0.5") in proc.stdout
+    assert re.search(r"mem_mb=\d{3,}", proc.stdout)
     plan = expected_plan(config)
     counts = job_counts(proc.stdout)
     assert counts["train"] == len(plan["runs"]) > 2000
@@ -274,78 +282,6 @@ def test_report_shows_every_figure_with_its_caption(test_run):
         assert snippet in html, snippet
 
 
-# ----------------------------------------------------------------------------- bad configs
-BASE = {"ground_states": {"square_10": {"j2": [0.0]}}}
-
-
-def _exp(**kwargs):
-    exp = {"kind": "eps_sweep", "clusters": ["square_10"], "j2": [0.0], "eps": [0.1, 0.5]}
-    exp.update(kwargs)
-    return {**BASE, "experiments": {"figX": exp}}
-
-
-BAD_EXPERIMENTS = {
-    "unknown cluster": (_exp(clusters=["square_99"]),
-                        "config error: experiments.figX.clusters: unknown cluster 'square_99'"),
-    "eps zero": (_exp(eps=[0.0, 0.5]),
-                 "config error: experiments.figX.eps.0: 0.0 is outside (0, 1]"),
-    "eps above one": ({**BASE, "experiments": {"figX": {"kind": "j2_sweep",
-                                                         "clusters": ["square_10"],
-                                                         "eps": 1.5}}},
-                      "config error: experiments.figX.eps: 1.5 is outside (0, 1]"),
-    "eps as string": (_exp(eps=["1e-4"]),
-                      "config error: experiments.figX.eps.0: '1e-4' is a string, not a number"),
-    "eps grid of another cluster": (
-        _exp(eps={"square_10": [0.1, 0.5], "square_16": [0.1]}),
-        "config error: experiments.figX.eps.square_16: not one of this experiment's clusters"),
-    "eps grid missing for a cluster": (
-        _exp(clusters=["square_10", "square_16"], eps={"square_10": [0.1, 0.5]}),
-        "config error: experiments.figX.eps: no εtrain grid for cluster square_16"),
-    "eps zero in a per-cluster grid": (
-        _exp(eps={"square_10": [0.0, 0.5]}),
-        "config error: experiments.figX.eps.square_10.0: 0.0 is outside (0, 1]"),
-    "empty J2 list": (_exp(j2=[]), "config error: experiments.figX.j2: must not be empty"),
-    "unknown architecture": (_exp(archs=["dense3"]),
-                             "config error: experiments.figX.archs.0: 'dense3' is not one of"),
-    "misspelled key": (_exp(seed=3),
-                       "config error: experiments.figX.seed: unknown key (allowed: archs, "
-                       "clusters, description, enabled, eps, j2, kind, seeds, targets)"),
-    "unknown kind": (_exp(kind="sweep"),
-                     "config error: experiments.figX.kind: 'sweep' is not one of"),
-    "misspelled train key": ({**BASE, "train": {"max_epoch": 3}},
-                             "config error: train.max_epoch: unknown key (allowed:"),
-    "J2 grid missing": ({"experiments": {"figX": {"kind": "j2_sweep",
-                                                  "clusters": ["kagome_12"]}}},
-                        "config error: experiments.figX.j2: not given, and cluster kagome_12 "
-                        "has no ground_states entry"),
-    "unknown lattice": ({"clusters": {"mine": {"lattice": "honeycomb",
-                                               "supercell": [[4, 0], [0, 4]]}}},
-                        "config error: clusters.mine.lattice: 'honeycomb' is not one of"),
-}
-
-
-@pytest.fixture(scope="module")
-def bad_experiment_runs(tmp_path_factory):
-    workdirs = {case: make_workdir(tmp_path_factory.mktemp("bad") / "run", config)
-                for case, (config, _) in BAD_EXPERIMENTS.items()}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        procs = {case: pool.submit(snakemake, workdir, "--cores", "1")
-                 for case, workdir in workdirs.items()}
-        return {case: (workdirs[case], future.result()) for case, future in procs.items()}
-
-
-@pytest.mark.parametrize("case", list(BAD_EXPERIMENTS))
-def test_bad_experiment_config_fails_before_any_job_with_one_line(bad_experiment_runs, case):
-    workdir, proc = bad_experiment_runs[case]
-    lines = [line for line in proc.stdout.splitlines()
-             if line.strip() and not line.startswith("Using workflow specific profile")]
-    assert proc.returncode != 0
-    assert len(lines) == 1, proc.stdout
-    assert lines[0].startswith(BAD_EXPERIMENTS[case][1]), proc.stdout
-    assert "Traceback" not in proc.stdout
-    assert not (workdir / "results").exists()
-
-
 # ----------------------------------------------------------------------------- kill -9
 def test_killed_training_leaves_no_complete_looking_output_and_reruns(tmp_path):
     # square_16 (K = 12870) at εtrain = 0.5: a few seconds of training to kill in the middle
@@ -395,10 +331,9 @@ def test_lint_and_ruff_are_clean(tmp_path):
     workdir = make_workdir(tmp_path / "run", CI_CONFIG)
     proc = snakemake(workdir, "--lint")
     assert_ok(proc)
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout
     assert "Lints for" not in proc.stdout
-    ruff = Path(sys.executable).parent / "ruff"
-    if not ruff.exists():
-        pytest.skip("ruff is not installed in this environment")
+    ruff = Path(sys.executable).parent / "ruff"  # a test dependency: installed by bin/test
     result = subprocess.run([str(ruff), "check", "."], cwd=REPO, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout[-3000:]

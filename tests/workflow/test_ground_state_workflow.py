@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -31,96 +28,6 @@ from tests.workflow.helpers import (
 )
 
 pytestmark = [pytest.mark.workflow, pytest.mark.mpi]
-
-
-# ----------------------------------------------------------------------------- (a), (b)
-def test_dry_run_of_default_config_lists_every_job(tmp_path):
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    workdir = make_workdir(tmp_path, REPO / "config" / "config.yaml")
-    t0 = time.perf_counter()
-    proc = snakemake(workdir, "-n")
-    elapsed = time.perf_counter() - t0
-    assert_ok(proc)
-    assert elapsed < 20, f"dry run took {elapsed:.1f} s"
-    assert "Using workflow specific profile" in proc.stdout  # profiles/default/ is loaded
-    counts = job_counts(proc.stdout)
-    n_states = sum(len(gs["j2"]) for gs in config["ground_states"].values())
-    assert counts["ground_state"] == n_states
-    assert counts["cluster"] == len(config["ground_states"])
-    assert counts["all"] == 1
-    # directory names are nqsgen.paths.j2_dirname: format(j2, "g")
-    assert "results/ground_states/square_24/J2=0/metadata.json" in proc.stdout
-    assert "results/ground_states/square_24/J2=0.05/metadata.json" in proc.stdout
-    assert "results/ground_states/kagome_24/J2=1/metadata.json" in proc.stdout
-    # the documented MPI pattern, with the memory estimate as a resource
-    assert ("mpiexec --bind-to none -n 2 python -m nqsgen.ground_state --cluster kagome_24"
-            " --j2 0.5") in proc.stdout
-    assert re.search(r"mem_mb=\d{3,}", proc.stdout)
-
-
-def test_lint_is_clean(tmp_path):
-    workdir = make_workdir(tmp_path, REPO / "config" / "config.yaml")
-    proc = snakemake(workdir, "--lint")
-    assert_ok(proc)
-    assert "Congratulations, your workflow is in a good condition!" in proc.stdout
-    assert "Lints for" not in proc.stdout
-
-
-# ----------------------------------------------------------------------------- (d)
-BAD_CONFIGS = {
-    "unknown cluster": (
-        {"ground_states": {"kagome_99": {"j2": [0.5]}}},
-        "config error: ground_states.kagome_99: unknown cluster (known: kagome_12,",
-    ),
-    "unknown lattice": (
-        {"clusters": {"mine": {"lattice": "hexagonal", "supercell": [[2, 0], [0, 2]]}}},
-        "config error: clusters.mine.lattice: 'hexagonal' is not one of",
-    ),
-    "cluster too small": (
-        {"clusters": {"mine": {"lattice": "square", "supercell": [[2, 0], [0, 2]]}}},
-        "config error: clusters.mine: cluster 'mine': duplicated J1 bond",
-    ),
-    "empty J2 list": (
-        {"ground_states": {"kagome_12": {"j2": []}}},
-        "config error: ground_states.kagome_12.j2: must not be empty",
-    ),
-    "misspelled key": (
-        {"ground_states": {"kagome_12": {"j2": [0.5], "solvr": "scipy"}}},
-        "config error: ground_states.kagome_12.solvr: unknown key (allowed: j2,",
-    ),
-    "misspelled top-level key": (
-        {"ground_state": {"kagome_12": {"j2": [0.5]}}},
-        "config error: ground_state: unknown key (allowed: aggregate, clusters, experiments,",
-    ),
-    "too many digits": (
-        {"ground_states": {"kagome_12": {"j2": [0.1234567]}}},
-        "config error: ground_states.kagome_12.j2: 0.1234567 has more than 6 significant",
-    ),
-}
-
-
-@pytest.fixture(scope="module")
-def bad_config_runs(tmp_path_factory):
-    """Snakemake on every bad config, two at a time (each is ~2 s of start-up on one core)."""
-    workdirs = {case: make_workdir(tmp_path_factory.mktemp("bad") / "run", config)
-                for case, (config, _) in BAD_CONFIGS.items()}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        procs = {case: pool.submit(snakemake, workdir, "--cores", "1")
-                 for case, workdir in workdirs.items()}
-        return {case: (workdirs[case], future.result()) for case, future in procs.items()}
-
-
-@pytest.mark.parametrize("case", list(BAD_CONFIGS))
-def test_bad_config_fails_before_any_job_with_one_line(bad_config_runs, case):
-    workdir, proc = bad_config_runs[case]
-    output = proc.stdout
-    assert proc.returncode != 0
-    lines = [line for line in output.splitlines()
-             if line.strip() and not line.startswith("Using workflow specific profile")]
-    assert len(lines) == 1, output
-    assert lines[0].startswith(BAD_CONFIGS[case][1]), output
-    assert "Traceback" not in output
-    assert not (workdir / "results").exists()
 
 
 # ----------------------------------------------------------------------------- (c), (e)
