@@ -10,7 +10,7 @@ For every configuration ``WIDTH:SAMPLES:DTYPE`` (both networks of width WIDTH, S
 Metropolis samples per iteration on 128 chains, one kept sample per sweep of N proposals,
 2 burn-in sweeps per iteration):
 
-1. **End to end**: ``python -m nqsgen.vmc --cluster C --j2 J --seed 0 --iterations I
+1. **End to end**: ``python -m nqsgen.stages.vmc --cluster C --j2 J --seed 0 --iterations I
    --samples S --width W --dtype D --device DEV --threads T`` as a subprocess (with
    ``OMP_NUM_THREADS=T``).  From its metrics.parquet and trajectory.parquet: SR iterations
    per second (iterations 1..I−1; iteration 0 includes the initial burn-in of 100 sweeps), CG
@@ -80,7 +80,7 @@ def ensure_ground_state(args) -> None:
 
 
 def stage_command(args, width: int, samples: int, dtype: str, out: Path) -> list[str]:
-    return [sys.executable, "-m", "nqsgen.vmc", "--cluster", args.cluster, "--j2", str(args.j2),
+    return [sys.executable, "-m", "nqsgen.stages.vmc", "--cluster", args.cluster, "--j2", str(args.j2),
             "--seed", "0", "--out", str(out), "--ground-state", args.ground_state,
             "--iterations", str(args.iterations), "--samples", str(samples), "--chains",
             str(CHAINS), "--width", str(width), "--dtype", dtype, "--device", args.device,
