@@ -275,7 +275,11 @@ def _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what):
                                " for s = g.r, r the smallest state of the orbit",
              "group": group.to_dict(), "sectors": scan.sectors,
              "near_degenerate_sectors": scan.near_degenerate,
-             "gap_scope": "lowest levels of the scanned one-dimensional real sectors"}
+             "gap_scope": "lowest levels of the scanned one-dimensional real sectors",
+             # whether the sector was found by scanning every one-dimensional real sector
+             # or configured (--sectors: e.g. the known ground-state sector of a cluster)
+             "sector_selection": "scanned" if args.sectors == "all" else "configured",
+             "sectors_requested": args.sectors}
     return scan.energies, result, columns, extra, estimate
 
 
