@@ -80,12 +80,13 @@ def ensure_ground_state(args) -> None:
 
 
 def stage_command(args, width: int, samples: int, dtype: str, out: Path) -> list[str]:
-    return [sys.executable, "-m", "nqsgen.stages.vmc", "--cluster", args.cluster, "--j2", str(args.j2),
-            "--seed", "0", "--out", str(out), "--ground-state", args.ground_state,
-            "--iterations", str(args.iterations), "--samples", str(samples), "--chains",
-            str(CHAINS), "--width", str(width), "--dtype", dtype, "--device", args.device,
-            "--threads", str(args.threads), "--log-every", "10", "--checkpoint-every", "0",
-            "--checkpoint", str(out.with_name(out.name + ".ckpt"))]
+    flags = {"--cluster": args.cluster, "--j2": args.j2, "--seed": 0, "--out": out,
+             "--ground-state": args.ground_state, "--iterations": args.iterations,
+             "--samples": samples, "--chains": CHAINS, "--width": width, "--dtype": dtype,
+             "--device": args.device, "--threads": args.threads, "--log-every": 10,
+             "--checkpoint-every": 0, "--checkpoint": out.with_name(out.name + ".ckpt")}
+    return [sys.executable, "-m", "nqsgen.stages.vmc"] + [
+        str(x) for flag, value in flags.items() for x in (flag, value)]
 
 
 def end_to_end(args, width: int, samples: int, dtype: str, out_root: Path) -> dict:
