@@ -9,7 +9,15 @@ One concept per module:
 * :mod:`~nqsgen.symmetry.operator` — the Heisenberg Hamiltonian in that basis;
 * :mod:`~nqsgen.symmetry.solve` — the sector scan and the memory estimate;
 * :mod:`~nqsgen.symmetry.expansion` — from symmetric coefficients to full-basis amplitudes,
-  and exact |ψ|² sampling.
+  and exact |ψ|² sampling;
+* :mod:`~nqsgen.symmetry.momentum` — every momentum: the irreps of T ⋊ {E, C2} × Z2, complex
+  momenta included, in real arithmetic;
+* :mod:`~nqsgen.symmetry.graph` — H's connections between orbits, found once for every
+  sector and coupling;
+* :mod:`~nqsgen.symmetry.sector` — one irrep sector as a matrix-free real operator;
+* :mod:`~nqsgen.symmetry.complete` — the completeness scan (lowest level of every sector);
+* :mod:`~nqsgen.symmetry.degeneracy` — degeneracy of a full-basis state, proven by its
+  symmetry images.
 """
 
 from nqsgen.symmetry.basis import SymmetricBasis

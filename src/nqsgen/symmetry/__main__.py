@@ -8,6 +8,10 @@ One line per sector: index, label (χ on the named generators: T1/T2 the transla
 point-group operations by name, Z spin inversion), and with ``--count`` the representatives and
 the seconds the enumeration took (MPI-parallel under mpiexec).  The labels are what
 ``--sectors`` of ``python -m nqsgen.ground_state`` and the config's ``sectors`` accept.
+
+``--momenta`` lists instead the sectors of the completeness scan — every irrep of
+T ⋊ {E, C2} × Z2 (:mod:`nqsgen.symmetry.momentum`), with ``--count`` their dimensions (real
+basis vectors; a two-dimensional irrep's levels are each two-fold degenerate).
 """
 
 from __future__ import annotations
@@ -31,7 +35,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--count", action="store_true", help="enumerate the representatives")
     p.add_argument("--sectors", default="all", help="all, trivial, or labels/indices")
     p.add_argument("--config", help="YAML config whose 'clusters:' mapping defines clusters")
+    p.add_argument("--momenta", action="store_true",
+                   help="list the completeness scan's sectors (every momentum) instead")
     return p.parse_args(argv)
+
+
+def list_momenta(cluster, count: bool, comm) -> None:
+    """The irreps of T ⋊ {E, C2} × Z2 and, with ``count``, their sector dimensions."""
+    from nqsgen.symmetry.graph import OrbitGraph
+    from nqsgen.symmetry.momentum import MomentumGroup
+    from nqsgen.symmetry.sector import sector_dimension
+
+    momentum = MomentumGroup(cluster)
+    graph = OrbitGraph(cluster, momentum).build(comm, fill=False) if count else None
+    if comm.rank == 0:
+        print(f"# {cluster.name}: N={cluster.n_sites}, |G'|={len(momentum)} (translations x "
+              f"C2 x spin inversion), {len(momentum.irreps)} irreps, "
+              f"{len(momentum.momenta)} momenta")
+    for ir in momentum.irreps:
+        line = f"{ir.index:3d}  {ir.label}  ({ir.dimension}-dim irrep)"
+        if graph is not None:
+            line += f"  dimension={sector_dimension(graph, ir)}"
+        if comm.rank == 0:
+            print(line, flush=True)
 
 
 def main(argv=None) -> int:
@@ -47,6 +73,9 @@ def main(argv=None) -> int:
         args = parse_args(argv)
         specs = load_cluster_specs(args.config) if args.config else None
         cluster = get_cluster(args.cluster, specs)
+        if args.momenta:
+            list_momenta(cluster, args.count, comm)
+            return 0
         group = cluster_group(cluster, args.symmetries)
         sectors = select_sectors(group, args.sectors)
     except NqsgenError as exc:
