@@ -12,6 +12,13 @@ see :mod:`nqsgen.storage`; energies are in σ units (H = Σ J σ·σ), the
 Before the solve it prints the memory the solve needs per rank and refuses (exit status 2, one
 line) when the ranks on a node would not fit in that node's available memory.  A solve that
 does not converge, or whose independently verified residual exceeds 1e-10, writes nothing.
+
+``--completeness auto`` (default): a symmetric solve then scans every momentum sector, complex
+ones included (:mod:`nqsgen.symmetry.complete`), and records whether the stored state is the
+ground state (``ground_state_sector_complete``); a full-sector solve applies every symmetry to
+ψ0 to prove a degeneracy the eigensolver may have missed (:mod:`nqsgen.symmetry.degeneracy`).
+Both set ``degeneracy``/``degeneracy_proof`` and, when a degeneracy is proven or a lower
+sector exists, ``degenerate``.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import time
 from importlib import metadata as _pkg_metadata
 
 import numba
+import numpy as np
 
 from nqsgen import eigensolvers
 from nqsgen.basis import SzBasis
@@ -43,6 +51,8 @@ log = logging.getLogger("nqsgen.ground_state")
 
 AUTO_SYMMETRIES_FROM = 30  # --symmetries auto: full from this many sites on
 DEGENERACY_TOL = 1e-8  # relative gap (E1 - E0) / |E0| below which the ground state is flagged
+DEGENERACY_CHECK_MAX = 1 << 28  # full-sector states up to this K get the symmetry-image check
+COMPLETENESS_MIN_BUDGET = 1e9  # bytes per rank the completeness scan may always use
 VERSIONED_PACKAGES = ("numpy", "scipy", "numba", "mpi4py", "petsc4py", "slepc4py", "pyarrow")
 
 
@@ -71,6 +81,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sectors", default="all",
                    help="symmetric solves: the sectors to scan, 'all' (default), 'trivial', or "
                         "comma-separated labels/indices as listed in the log")
+    p.add_argument("--completeness", choices=("auto", "off"), default="auto",
+                   help="auto (default): symmetric solves also scan every momentum sector "
+                        "(when it fits in memory), full-sector solves check degeneracy with "
+                        "the symmetry images of the ground state; off: neither")
     return p.parse_args(argv)
 
 
@@ -208,13 +222,31 @@ def run(args: argparse.Namespace, comm) -> dict | None:
     metadata = build_metadata(cluster, args, SzBasis(cluster.n_sites), result, comm, wall,
                               estimate, energies)
     metadata.update(extra)
-    if comm.rank == 0 and metadata["degenerate"]:
-        log.warning("ground state is (nearly) degenerate: E1 - E0 = %.3e; its sign structure "
-                    "is not unique", metadata["gap"])
+    _flag_degeneracy(metadata, comm.rank)
     write_ground_state(args.out, comm, result.row_lo, columns,
                        metadata if comm.rank == 0 else {}, shard_rows=args.shard_rows)
     log.info("wrote %s in %.1f s total", args.out, time.perf_counter() - t0)
     return metadata if comm.rank == 0 else None
+
+
+def _flag_degeneracy(metadata: dict, rank: int) -> None:
+    """``degenerate``: the scanned gap, a proven degeneracy, or a lower level elsewhere."""
+    proven = (metadata.get("degeneracy") or 1) > 1
+    incomplete = metadata.get("ground_state_sector_complete") is False
+    metadata["degenerate"] = bool(metadata["degenerate"] or proven or incomplete)
+    if rank != 0:
+        return
+    if incomplete:
+        log.warning("the stored state is NOT the ground state: sector %s lies lower (E0 = "
+                    "%.12f, stored %.12f); the ground state is %d-fold degenerate",
+                    metadata["lowest_sector_all_sectors"], metadata["lowest_energy_all_sectors"],
+                    metadata["energy"], metadata["degeneracy"])
+    elif proven:
+        log.warning("ground state is %d-fold degenerate (%s); its sign structure is not unique",
+                    metadata["degeneracy"], "; ".join(metadata["degeneracy_proof"][:2]))
+    elif metadata["degenerate"]:
+        log.warning("ground state is (nearly) degenerate: E1 - E0 = %.3e; its sign structure "
+                    "is not unique", metadata["gap"])
 
 
 def resolve_symmetries(requested: str, n_sites: int) -> str:
@@ -239,7 +271,37 @@ def _solve_full(args, cluster, hamiltonian, comm, what):
                                           max_iterations=args.max_iterations)
     columns = {"state": basis.states(result.row_lo, result.row_hi), "amplitude": result.vector}
     extra = {"symmetries": "none", "sector": {"sz": 0, "symmetries": "none"}}
+    extra.update(_full_sector_degeneracy(cluster, basis, result, comm,
+                                         args.completeness != "off"))
     return result.energies, result, columns, extra, estimate
+
+
+def _full_sector_degeneracy(cluster, basis, result, comm, check: bool) -> dict:
+    """Symmetry images of the full-sector ground state (:mod:`nqsgen.symmetry.degeneracy`)."""
+    from mpi4py import MPI
+
+    from nqsgen.symmetry.degeneracy import degeneracy_report
+
+    complete = {"ground_state_sector_complete": True,
+                "lowest_energy_all_sectors": float(result.energies[0]),
+                "lowest_sector_all_sectors": None, "lowest_sector_momentum": None,
+                "lowest_sector_irrep_dimension": None,  # the full sector has no label
+                "sector_completeness": {"status": "complete by construction: the full Sz = 0 "
+                                                  "sector contains every symmetry sector"}}
+    if not check or basis.dimension > DEGENERACY_CHECK_MAX:
+        return dict(complete, degeneracy=None, degeneracy_proof=None)
+    t0 = time.perf_counter()
+    counts = np.array(comm.allgather(len(result.vector)), dtype=np.int64)
+    psi = np.empty(basis.dimension) if comm.rank == 0 else None
+    comm.Gatherv(np.ascontiguousarray(result.vector),
+                 [psi, counts, np.concatenate([[0], np.cumsum(counts)[:-1]]), MPI.DOUBLE]
+                 if comm.rank == 0 else None, root=0)
+    report = None
+    if comm.rank == 0:
+        group = cluster_group(cluster, "full")
+        report = degeneracy_report(group, psi, basis, float(result.energies[0]))
+        report["symmetry_check_s"] = time.perf_counter() - t0
+    return dict(complete, **comm.bcast(report, root=0))
 
 
 def _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what):
@@ -280,7 +342,62 @@ def _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what):
              # or configured (--sectors: e.g. the known ground-state sector of a cluster)
              "sector_selection": "scanned" if args.sectors == "all" else "configured",
              "sectors_requested": args.sectors}
+    extra["degeneracy"] = _main_scan_degeneracy(scan)
+    extra["degeneracy_proof"] = [f"sector {label}: lowest level within {DEGENERACY_TOL:g} "
+                                 "(relative) of E0" for label in scan.near_degenerate]
+    if args.completeness == "off":
+        from nqsgen.symmetry.complete import skipped_metadata
+
+        extra.update(skipped_metadata("--completeness off"))
+    else:
+        extra.update(_completeness(args, cluster, group, scan, estimate, comm, what))
     return scan.energies, result, columns, extra, estimate
+
+
+def _main_scan_degeneracy(scan) -> int:
+    """Ground-level multiplicity seen by the main scan: sectors at E0, and E1 of its own."""
+    e0 = float(scan.energies[0])
+    own = scan.result.energies[1] - e0 <= DEGENERACY_TOL * abs(e0)
+    return 1 + len(scan.near_degenerate) + int(bool(own))
+
+
+def _completeness(args, cluster, group, scan, estimate, comm, what) -> dict:
+    """Every momentum sector's lowest level (:mod:`nqsgen.symmetry.complete`), when it fits."""
+    from nqsgen.symmetry import complete
+    from nqsgen.symmetry.graph import OrbitGraph
+    from nqsgen.symmetry.momentum import MomentumGroup
+
+    try:
+        momentum = MomentumGroup(cluster)
+    except ConfigError as exc:
+        return complete.skipped_metadata(str(exc))
+    need = complete.memory_estimate(cluster, comm.size, ncv=args.ncv or complete.NCV)
+    budget = max(estimate["bytes_per_rank"], COMPLETENESS_MIN_BUDGET)
+    try:
+        if need["bytes_per_rank"] > budget:
+            raise SolverError(f"{need['bytes_per_rank'] / 1e9:.1f} GB per rank exceed the "
+                              f"{budget / 1e9:.1f} GB of the main scan")
+        check_memory(need, comm, f"{what} completeness scan", args.memory_limit_gb)
+    except SolverError as exc:
+        log.warning("completeness scan skipped: %s", exc)
+        return complete.skipped_metadata(f"memory: {exc}")
+    t0 = time.perf_counter()
+    graph = OrbitGraph(cluster, momentum).build(comm)
+    known = complete.known_levels(group, scan.sectors, momentum)
+    result = complete.scan_all(graph, args.j1, args.j2, comm, known=known,
+                               upper=float(scan.energies[0]), degeneracy_tol=DEGENERACY_TOL,
+                               ncv=args.ncv)
+    result.timings.update(graph.timings, wall=time.perf_counter() - t0)
+    settings = {"tol": complete.DEFAULT_TOL, "screen_tol": complete.SCREEN_TOL,
+                "sectors_from_main_scan": sorted(known),
+                "memory_estimate_bytes_per_rank": need["bytes_per_rank"]}
+    out = complete.completeness_metadata(result, float(scan.energies[0]), momentum, settings)
+    main = _main_scan_degeneracy(scan)
+    if "degeneracy" in out and main > out["degeneracy"]:  # absent: the scan decided nothing
+        out["degeneracy"] = main
+        out["degeneracy_proof"] += [f"sector {label} of the main scan: lowest level within "
+                                    f"{DEGENERACY_TOL:g} of E0" for label in scan.near_degenerate]
+    return out
 
 
 def select_sectors(group, spec: str):
