@@ -4,17 +4,27 @@
                                                       # results/figures/fig3.pdf, default config
     python benchmarks/bench_fig3.py --reduced         # a subset, extrapolated to paper scale
     python benchmarks/bench_fig3.py --report-only DIR # tables from an existing run directory
+    python benchmarks/bench_fig3.py --full --train ensemble_size=1 --workdir DIR
+                                                      # the same with one job per run
+    python benchmarks/bench_fig3.py --report-only DIR --compare OTHER_DIR
+                                                      # critical εtrain of two runs compared
 
 Fig. 3 of the default configuration (config/config.yaml, experiment ``fig3``) is kagome_24 at
 J2/J1 ∈ {0.4, 0.5, 0.6, 1.0}, 10 εtrain values from 1e-4 to 0.1, 5 seeds, dense2: 4 ground
 states (2 MPI ranks each), 200 trainings (1 thread each), one aggregation and one figure.
 
 The run happens in its own working directory (default ``benchmarks/out/fig3-<mode>/``, which
-is emptied first unless ``--reuse``): the default configuration is copied there, with the
-``fig3`` experiment reduced in ``--reduced`` mode (``--j2``, ``--seeds``, ``--eps``).  The wall
-time of the whole ``snakemake`` command is measured, then every job's ``benchmark:`` file
-(``results/benchmarks/<rule>/...tsv``: wall s, max RSS, CPU time) is read back and summed per
-rule, and per εtrain for the trainings.
+is emptied first unless ``--reuse``): the default configuration is copied there unchanged in
+``--full`` mode (every experiment stays configured, so fig3's runs are grouped into the same
+ensemble jobs as in the whole study; only fig3.pdf is built), with only a reduced ``fig3`` in
+``--reduced`` mode (``--j2``, ``--seeds``, ``--eps``); ``--train KEY=VALUE`` sets keys of its
+``train`` section (e.g. ``ensemble_size=1``: one job per run, the path before ensembles).
+The wall time of the whole ``snakemake`` command is measured, then every job's
+``benchmark:`` file (``results/benchmarks/<rule>/...tsv``: wall s, max RSS, CPU time) is read
+back and summed per rule (training jobs: ensembles and single runs apart), and the runs'
+metrics per εtrain (epochs, time until the run stopped).  ``--compare OTHER`` checks, per J2,
+that each run's critical εtrain (``results/tables/fig3.critical.parquet``) lies inside the
+other's bootstrap interval.
 
 ``--reduced`` also writes an **extrapolation** to paper scale (clearly labelled as such):
 ground states = the mean solve × 4 J2 values, run one after the other (each uses every core);
@@ -37,7 +47,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import yaml
@@ -63,6 +72,10 @@ def parse_args(argv=None):
     p.add_argument("--cores", default="all", help="snakemake --cores (default all)")
     p.add_argument("--workdir", help="run directory (default benchmarks/out/fig3-<mode>)")
     p.add_argument("--reuse", action="store_true", help="keep results already in --workdir")
+    p.add_argument("--train", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a key of the config's train section (YAML value)")
+    p.add_argument("--compare", metavar="DIR", help="another run directory: compare the "
+                   "critical εtrain of every J2")
     return p.parse_args(argv)
 
 
@@ -95,14 +108,17 @@ def machine() -> dict:
 
 def make_config(args) -> dict:
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    fig3 = dict(config["experiments"]["fig3"])
+    for item in args.train:
+        key, _, value = item.partition("=")
+        config.setdefault("train", {})[key] = yaml.safe_load(value)
     if args.reduced:
+        fig3 = dict(config["experiments"]["fig3"])
         fig3["j2"] = list(args.j2)
         fig3["seeds"] = args.seeds
         if args.eps:
             fig3["eps"] = list(args.eps)
-    # only fig3 (and its inputs) is built; the other experiments stay defined but disabled
-    config["experiments"] = {"fig3": fig3}
+        # only the reduced fig3 is configured (the target builds nothing else either way)
+        config["experiments"] = {"fig3": fig3}
     return config
 
 
@@ -159,7 +175,8 @@ def read_benchmarks(workdir: Path) -> list[dict]:
             head, values = lines[0].split("\t"), lines[-1].split("\t")
             row = dict(zip(head, values, strict=False))
             rel = str(path.relative_to(workdir / "results/benchmarks" / sub))
-            job = {"rule": rule, "path": rel, "s": float(row["s"]),
+            kind = "train_ensemble" if rule == "train" and rel.startswith("ensembles/") else rule
+            job = {"rule": kind, "path": rel, "s": float(row["s"]),
                    "cpu_s": float(row.get("cpu_time", "nan") or "nan"),
                    "max_rss_mb": float(row.get("max_rss", "nan") or "nan")}
             for key in ("J2", "eps", "seed"):
@@ -172,7 +189,7 @@ def read_benchmarks(workdir: Path) -> list[dict]:
 
 def per_rule(jobs: list[dict]) -> dict:
     out = {}
-    for rule in RULE_DIRS:
+    for rule in ["ground_state", "train_ensemble", *list(RULE_DIRS)[1:]]:
         sel = [j for j in jobs if j["rule"] == rule]
         if sel:
             out[rule] = {"jobs": len(sel), "wall_sum_s": sum(j["s"] for j in sel),
@@ -183,13 +200,40 @@ def per_rule(jobs: list[dict]) -> dict:
     return out
 
 
-def per_eps(jobs: list[dict]) -> dict:
-    groups = defaultdict(list)
-    for j in jobs:
-        if j["rule"] == "train":
-            groups[float(j["eps"])].append(j["s"])
-    return {eps: {"runs": len(v), "mean_s": sum(v) / len(v), "max_s": max(v)}
-            for eps, v in sorted(groups.items())}
+def per_eps(workdir: Path) -> dict:
+    """Per εtrain, from the runs' metrics: runs, mean epochs, mean and max time until the run
+    stopped (in an ensemble: wall time of the shared fit until then), ensemble sizes."""
+    from nqsgen.stages.train import read_runs
+
+    root = workdir / "results/train"
+    if not root.is_dir():
+        return {}
+    table = read_runs(root).to_pandas()
+    out = {}
+    for eps, g in table.groupby("eps_train"):
+        out[float(eps)] = {"runs": len(g), "epochs_mean": float(g["epochs"].mean()),
+                           "mean_s": float(g["train_time_s"].mean()),
+                           "max_s": float(g["train_time_s"].max()),
+                           "ensemble_sizes": sorted({int(x) for x in g["ensemble_size"]})}
+    return out
+
+
+def compare_critical(workdir: Path, other: Path) -> list[dict]:
+    """Per (J2, arch): this run's εc and interval against the other's, and whether each εc
+    lies in the other's bootstrap interval."""
+    import pandas as pd
+
+    tables = [pd.read_parquet(d / "results/tables/fig3.critical.parquet").set_index(
+        ["j2", "arch"]) for d in (workdir, other)]
+    rows = []
+    for key, a in tables[0].iterrows():
+        b = tables[1].loc[key]
+        rows.append({"j2": key[0], "arch": key[1], "eps_c": a["eps_c"],
+                     "interval": [a["eps_c_low"], a["eps_c_high"]], "other_eps_c": b["eps_c"],
+                     "other_interval": [b["eps_c_low"], b["eps_c_high"]],
+                     "inside_other": bool(b["eps_c_low"] <= a["eps_c"] <= b["eps_c_high"]),
+                     "other_inside": bool(a["eps_c_low"] <= b["eps_c"] <= a["eps_c_high"])})
+    return rows
 
 
 def extrapolate(result: dict, config: dict) -> dict:
@@ -204,17 +248,21 @@ def extrapolate(result: dict, config: dict) -> dict:
     missing = [e for e in full["eps"] if e not in eps]
     if missing:
         raise SystemExit(f"cannot extrapolate: no runs at εtrain {missing}")
-    train_serial = sum(eps[e]["mean_s"] for e in full["eps"]) * n_j2 * n_seeds
+    # the training jobs' wall time, scaled by the number of runs (ensembles keep their size)
+    runs_measured = sum(e["runs"] for e in eps.values())
+    train_jobs = sum(rules.get(r, {}).get("wall_sum_s", 0.0)
+                     for r in ("train", "train_ensemble"))
+    train_serial = train_jobs * n_j2 * n_seeds * len(full["eps"]) / runs_measured
     train = train_serial / slots
     measured_j2 = len(config["experiments"]["fig3"]["j2"])
     agg = rules.get("aggregate_eps_sweep", {}).get("wall_sum_s", 0.0) * n_j2 / measured_j2
     fig = rules.get("figure_eps_sweep", {}).get("wall_sum_s", 0.0)
     n_jobs_reduced = sum(r["jobs"] for r in rules.values()) + 1  # + the cluster job
-    modelled_reduced = (rules["ground_state"]["wall_sum_s"]
-                        + rules["train"]["wall_sum_s"] / slots
+    modelled_reduced = (rules["ground_state"]["wall_sum_s"] + train_jobs / slots
                         + rules.get("aggregate_eps_sweep", {}).get("wall_sum_s", 0.0) + fig)
     overhead_per_job = max(0.0, result["run"]["wall_s"] - modelled_reduced) / n_jobs_reduced
-    n_jobs_full = n_j2 + n_j2 * n_seeds * len(full["eps"]) + 3
+    n_jobs_full = n_j2 + round(n_jobs_reduced * n_j2 * n_seeds / (measured_j2 * max(
+        1, config["experiments"]["fig3"]["seeds"]))) + 3
     overhead = overhead_per_job * n_jobs_full / slots
     total = gs + train + agg + fig + overhead
     run = result["run"]
@@ -250,10 +298,23 @@ def markdown(result: dict) -> str:
     for rule, r in result["per_rule"].items():
         lines.append(f"| {rule} | {r['jobs']} | {r['wall_sum_s']:.1f} | {r['wall_mean_s']:.1f} "
                      f"| {r['wall_max_s']:.1f} | {r['cpu_sum_s']:.1f} | {r['max_rss_mb']:.0f} |")
-    lines += ["", "Trainings per εtrain:", "", "| εtrain | runs | mean wall (s) | max (s) |",
-              "|---|---|---|---|"]
+    lines += ["", "Runs per εtrain (from their metrics; time until the run stopped, in an "
+              "ensemble the shared fit's):", "",
+              "| εtrain | runs | mean epochs | mean time (s) | max (s) | ensemble sizes |",
+              "|---|---|---|---|---|---|"]
     for e, r in result["per_eps"].items():
-        lines.append(f"| {e:g} | {r['runs']} | {r['mean_s']:.1f} | {r['max_s']:.1f} |")
+        lines.append(f"| {e:g} | {r['runs']} | {r['epochs_mean']:.0f} | {r['mean_s']:.1f} | "
+                     f"{r['max_s']:.1f} | {r['ensemble_sizes']} |")
+    if result.get("compare"):
+        lines += ["", f"Critical εtrain against `{result['compare_dir']}`:", "",
+                  "| J2 | arch | εc (interval) | other εc (interval) | inside the other's | "
+                  "other's inside ours |", "|---|---|---|---|---|---|"]
+        for r in result["compare"]:
+            lines.append(f"| {r['j2']:g} | {r['arch']} | {r['eps_c']:.3g} "
+                         f"({r['interval'][0]:.3g}–{r['interval'][1]:.3g}) | "
+                         f"{r['other_eps_c']:.3g} ({r['other_interval'][0]:.3g}–"
+                         f"{r['other_interval'][1]:.3g}) | {r['inside_other']} | "
+                         f"{r['other_inside']} |")
     if "extrapolation" in result:
         x = result["extrapolation"]
         lines += ["", f"**{x['label']}** — paper-scale Fig. 3 ({x['jobs']} jobs) on this "
@@ -292,7 +353,10 @@ def main(argv=None) -> int:
     jobs = read_benchmarks(workdir)
     result = {"mode": mode, "machine": info, "run": run_info, "workdir": str(workdir),
               "fig3": {k: config["experiments"]["fig3"][k] for k in ("j2", "eps", "seeds")},
-              "per_rule": per_rule(jobs), "per_eps": per_eps(jobs), "jobs": jobs}
+              "per_rule": per_rule(jobs), "per_eps": per_eps(workdir), "jobs": jobs}
+    if args.compare:
+        result["compare_dir"] = args.compare
+        result["compare"] = compare_critical(workdir, Path(args.compare).resolve())
     if mode == "reduced":
         result["extrapolation"] = extrapolate(result, config)
     (workdir / "bench_fig3.json").write_text(json.dumps(result, indent=1, default=str))

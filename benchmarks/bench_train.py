@@ -28,16 +28,14 @@ run on a GPU (and the GPU/CPU ratio when ``--device cpu`` results are given with
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT, ensure_ground_state, environment, machine
+
 TARGETS = {"wall_s": 60.0, "inference_per_thread": 2e6}
 
 
@@ -56,24 +54,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     p.add_argument("--compare", help="bench_train.json of a CPU run, for the GPU/CPU ratio")
     return p.parse_args(argv)
-
-
-def environment(threads: int) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT / "src"),
-               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1")
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def ensure_ground_state(args) -> None:
-    if (Path(args.ground_state) / "metadata.json").is_file():
-        return
-    print(f"computing the ground state into {args.ground_state} (not timed)", file=sys.stderr)
-    subprocess.run(["mpiexec", "-n", "2", sys.executable, "-m", "nqsgen.ground_state",
-                    "--cluster", args.cluster, "--j2", str(args.j2), "--out", args.ground_state],
-                   check=True, env=environment(1))
 
 
 def end_to_end(args, seed: int, out: Path) -> dict:
@@ -127,23 +107,6 @@ def inference(args) -> dict:
             "states_per_s_per_thread": len(states) / best / args.threads}
 
 
-def machine() -> dict:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "gpu": gpu,
-            "torch": torch.__version__, "python": platform.python_version(),
-            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
-
-
 def table(result: dict) -> str:
     a = result["args"]
     lines = [f"Machine: {result['machine']['cpu']} ({result['machine']['cores']} cores), "
@@ -175,7 +138,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ensure_ground_state(args)
+    ensure_ground_state(args.cluster, args.j2, args.ground_state)
     runs = [end_to_end(args, seed, out) for seed in args.seeds]
     result = {"args": vars(args), "machine": machine(), "runs": runs, "inference": inference(args)}
     if args.compare:

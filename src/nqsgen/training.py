@@ -185,7 +185,7 @@ def fit(model: nn.Module, train: Sample, val: Sample, config: TrainConfig, n_sit
         done = stopping.should_stop(epoch) or epoch == config.max_epochs
         if done or epoch == 1 or curves[-1]["time_s"] - last_log >= config.log_interval_s:
             last_log = curves[-1]["time_s"]
-            _log_epoch(curves[-1], stopping.best["epoch"], config)
+            log_epoch(curves[-1], stopping.best["epoch"], config)
         if done:
             break
     stopping.restore(model)
@@ -199,10 +199,12 @@ def fit(model: nn.Module, train: Sample, val: Sample, config: TrainConfig, n_sit
                        curves=curves)
 
 
-def _log_epoch(row: dict, best_epoch: int, config: TrainConfig) -> None:
+def log_epoch(row: dict, best_epoch: int, config: TrainConfig,
+              per_epoch: float | None = None) -> None:
     """One line: epoch, losses, validation overlap, and the ETA (expected if the validation
     loss does not improve again, and the bound set by max_epochs)."""
-    epoch, per_epoch = row["epoch"], row["time_s"] / row["epoch"]
+    epoch = row["epoch"]
+    per_epoch = row["time_s"] / epoch if per_epoch is None else per_epoch
     expected = min(config.max_epochs, best_epoch + config.patience) - epoch
     log.info("epoch %4d  train_loss %.5f  val_loss %.5f  val_overlap %.4f  best %d  "
              "%.2f s/epoch  eta %.1f s (≤ %.1f s)", epoch, row["train_loss"], row["val_loss"],

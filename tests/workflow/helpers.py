@@ -83,3 +83,22 @@ def processes_in(workdir: Path) -> list[int]:
             except OSError:
                 pass
     return pids
+
+
+def trained_runs(output: str) -> list[str]:
+    """Run directories that the printed jobs train: the ``metrics.parquet`` outputs of the jobs
+    of rule ``train`` and of the ensemble rules ``train_<cluster>_<target>_<arch>_<id>``
+    (one entry per job output, so a run trained twice would appear twice)."""
+    runs, rule = [], None
+    for line in output.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.startswith("    output: ") and rule and rule.startswith("train"):
+            runs += [f.rsplit("/", 1)[0] for f in line[len("    output: "):].split(", ")
+                     if f.endswith("/metrics.parquet")]
+    return runs
+
+
+def training_jobs(counts: dict[str, int]) -> dict[str, int]:
+    """The training rules' job counts: rule ``train`` and the ensemble rules."""
+    return {rule: n for rule, n in counts.items() if rule.startswith("train")}

@@ -3,6 +3,21 @@
 
     nqsgen-train --cluster kagome_24 --j2 0.5 --target sign --arch dense2 --eps 0.01 \\
         --seed 0 --out DIR [--ground-state DIR]      # = python -m nqsgen.stages.train
+    nqsgen-train --cluster kagome_24 --target sign --arch dense2 \\
+        --runs RUN_DIR [RUN_DIR ...] [--ground-state DIR ...]     # an ensemble of runs
+
+**Ensembles** (``--runs``): one process trains several independent runs of one cluster,
+target and architecture at once (:mod:`nqsgen.ensemble`: batched parameters, each run with its
+own draws, initialisation, shuffling, Adam state, early stopping and curve; a single run is
+an ensemble of one).  Each RUN_DIR is a run directory in the layout below, which names its
+J2, εtrain and seed; the ground states are opened and verified once per J2 (``--ground-state``
+may be given once per J2, matched by the J2 in its metadata; default
+``<results>/ground_states/{cluster}/J2={j2}`` beside the ``train`` directory of the run), and
+one streaming pass over each basis evaluates every member's test overlap.  Outputs are
+published run by run when all are trained.  A member that finished training is saved at
+once (its best parameters and curve) under ``<results>/train/.ensembles/<id>/``; a rerun of
+the same ensemble with the same settings, e.g. after the job was killed, reuses them and
+trains only the others (the saved state is removed once every run is published).
 
 ``--ground-state`` defaults to ``results/ground_states/{cluster}/J2={j2}``.  ``--out`` is the run
 directory, by convention ``results/train/{cluster}/J2={j2}/{target}/{arch}/eps={eps}/seed={seed}``
@@ -28,8 +43,10 @@ best epoch ``best_epoch``, ``train_loss`` (mean batch loss of that epoch), ``val
 ``val_overlap`` (Monte-Carlo estimate from the validation draws); ``epochs`` run,
 ``stopped_early``; ``train_time_s`` (fit incl. validation), ``train_samples_per_s`` (examples
 per second of optimisation steps), ``eval_time_s`` and ``inference_states_per_s`` (test-set
-evaluation), ``wall_time_s`` (the whole stage after imports); ``device``, ``threads``,
-``n_parameters``, versions, host, creation time.
+evaluation), ``wall_time_s`` (the whole stage after imports; in an ensemble these times are
+those of the shared computation); ``ensemble_size`` and ``ensemble_id`` (the members trained
+together and a hash of that composition: a run's numbers are reproducible for its
+composition); ``device``, ``threads``, ``n_parameters``, versions, host, creation time.
 
 The hive keys of the path (``J2``, ``eps``, ``seed``) are not repeated as data columns of a
 conflicting type: the data columns are ``j2`` and ``eps_train`` (float64) and ``seed`` (int32,
@@ -46,22 +63,26 @@ checked to belong to the cluster and J2 before any sampling or training; errors 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.dataset as ds
 
 from nqsgen import paths, provenance, publish, schemas
 from nqsgen.basis import SzBasis
+from nqsgen.composition import ensemble_id
 from nqsgen.config import TrainSettings
 from nqsgen.config.cli import add_arguments, settings_from
-from nqsgen.datasets import check_fractions, check_memory, default_eps_val
+from nqsgen.datasets import check_fractions, default_eps_val, memory_needed
 from nqsgen.errors import ConfigError
 from nqsgen.overlaps import TARGETS, mc_sample_size
 from nqsgen.stages.base import StageParser, check_threads, cluster_of, run, setup_logging
-from nqsgen.storage import open_ground_state
 
 log = logging.getLogger("nqsgen.train")
 
@@ -69,42 +90,106 @@ ARCHS = ("dense1", "dense2", "cnn")
 #: Columns of metrics.parquet, in order.
 METRIC_COLUMNS = tuple(schemas.TRAIN_METRICS.names)
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "val_overlap", "time_s")
+#: The trailing components of a run directory (nqsgen.paths.TRAIN_RUN).
+RUN_DIR = re.compile(r"(?P<cluster>[^/]+)/J2=(?P<j2>[^/]+)/(?P<target>[^/]+)/(?P<arch>[^/]+)/"
+                     r"eps=(?P<eps>[^/]+)/seed=(?P<seed>[0-9]+)$")
+RESUME_DIR = ".ensembles"  # below the train directory: members saved as they finish
+
+
+@dataclass(frozen=True)
+class Run:
+    """One member: its J2, εtrain, εval, seed and run directory."""
+
+    j2: float
+    eps: float
+    eps_val: float
+    seed: int
+    out: Path
+
+    @property
+    def label(self) -> str:
+        return f"J2={self.j2:g} eps={self.eps:g} seed={self.seed}"
 
 
 def parse_args(argv=None):
-    """The run's identity and resources, and its validated :class:`TrainSettings`."""
+    """The runs' identity and resources, and their validated :class:`TrainSettings`."""
     p = StageParser("nqsgen-train", __doc__)
     p.add_cluster()
     a = p.add_argument
-    a("--j2", required=True, type=float, help="J2/J1 of the ground state")
+    a("--j2", type=float, help="J2/J1 of the ground state (one run)")
     a("--target", required=True, choices=TARGETS, help="sign | amplitude")
     a("--arch", required=True, choices=ARCHS, help="dense1 | dense2 | cnn")
-    a("--eps", required=True, type=float, help="εtrain in (0, 1]; 1 = expressibility mode")
-    a("--seed", required=True, type=int, help="run seed (sampling, initialisation, batches)")
-    a("--out", required=True, help="run directory (replaced atomically)")
-    a("--ground-state", help="ground-state directory (default results/ground_states/"
-      "{cluster}/J2={j2})")
+    a("--eps", type=float, help="εtrain in (0, 1]; 1 = expressibility mode (one run)")
+    a("--seed", type=int, help="run seed (sampling, initialisation, batches; one run)")
+    a("--out", help="run directory (replaced atomically; one run)")
+    a("--runs", nargs="+", metavar="RUN_DIR", help="an ensemble: run directories "
+      ".../{cluster}/J2={j2}/{target}/{arch}/eps={eps}/seed={seed} (replaces --j2 --eps "
+      "--seed --out)")
+    a("--ground-state", action="append", help="ground-state directory (default results/"
+      "ground_states/{cluster}/J2={j2}); once per J2 of an ensemble")
     a("--device", default="auto", help="auto | cpu | cuda (auto: CUDA when available)")
     a("--threads", type=int, default=1, help="CPU threads (torch and numba; default 1)")
     add_arguments(p, TrainSettings)
     args = p.parse_args(argv)
-    _validate(args)
     settings = settings_from(args, TrainSettings)
+    args.from_runs = bool(args.runs)
+    args.runs = _runs(args, settings)
+    check_threads(args.threads)
     args.settings = settings.model_copy(update={
-        "eps_val": settings.eps_val or default_eps_val(args.eps),
+        "eps_val": args.runs[0].eps_val if len(args.runs) == 1 else settings.eps_val,
         "mc_samples": settings.mc_samples or mc_sample_size(settings.mc_se)})
-    check_fractions(args.eps, args.settings.eps_val)
     return args
 
 
-def _validate(args) -> None:
-    if not math.isfinite(args.j2):
-        raise ConfigError(f"--j2 must be a finite number, got {args.j2}")
-    if not 0 < args.eps <= 1:
-        raise ConfigError(f"eps (εtrain) must be in (0, 1], got {args.eps}")
-    if not 0 <= args.seed < 2**31:
-        raise ConfigError(f"--seed must be in [0, 2^31), got {args.seed}")
-    check_threads(args.threads)
+def _runs(args, settings) -> list[Run]:
+    """The members: ``--j2 --eps --seed --out`` (one run) or the ``--runs`` directories."""
+    single = {"--j2": args.j2, "--eps": args.eps, "--seed": args.seed, "--out": args.out}
+    if args.runs:
+        given = [k for k, v in single.items() if v is not None]
+        if given:
+            raise ConfigError(f"--runs replaces {', '.join(given)}: give one or the other")
+        runs = [_parse_run(d, args) for d in args.runs]
+    else:
+        missing = [k for k, v in single.items() if v is None]
+        if missing:
+            raise ConfigError(f"the following arguments are required: {', '.join(missing)} "
+                              "(or --runs)")
+        runs = [(args.j2, args.eps, args.seed, Path(args.out))]
+    out = []
+    for j2, eps, seed, path in runs:
+        _check_identity(j2, eps, seed)
+        eps_val = settings.eps_val or default_eps_val(eps)
+        check_fractions(eps, eps_val)
+        out.append(Run(j2, eps, eps_val, seed, path))
+    if len({(r.j2, r.eps, r.seed) for r in out}) < len(out):
+        raise ConfigError("--runs names a run twice")
+    return out
+
+
+def _parse_run(directory: str, args) -> tuple:
+    """(j2, eps, seed, path) of a run directory, which must match --cluster/--target/--arch."""
+    path = Path(directory)
+    m = RUN_DIR.search(path.as_posix().rstrip("/"))
+    if not m:
+        raise ConfigError(f"--runs {directory}: not a run directory .../{{cluster}}/J2={{j2}}/"
+                          "{target}/{arch}/eps={eps}/seed={seed}")
+    for key in ("cluster", "target", "arch"):
+        if m[key] != getattr(args, key):
+            raise ConfigError(f"--runs {directory}: {key} {m[key]}, not --{key} "
+                              f"{getattr(args, key)}")
+    try:
+        return float(m["j2"]), float(m["eps"]), int(m["seed"]), path
+    except ValueError:
+        raise ConfigError(f"--runs {directory}: J2 and eps must be numbers") from None
+
+
+def _check_identity(j2: float, eps: float, seed: int) -> None:
+    if not math.isfinite(j2):
+        raise ConfigError(f"--j2 must be a finite number, got {j2}")
+    if not 0 < eps <= 1:
+        raise ConfigError(f"eps (εtrain) must be in (0, 1], got {eps}")
+    if not 0 <= seed < 2**31:
+        raise ConfigError(f"--seed must be in [0, 2^31), got {seed}")
 
 
 def read_runs(root, kind: str = "metrics"):
@@ -117,64 +202,240 @@ def read_runs(root, kind: str = "metrics"):
     return dataset.to_table()
 
 
+# ----------------------------------------------------------------------------- preparation
 def prepare(args):
-    """Everything cheap to check, before any sampling or training: (cluster, ground state,
-    device).  The output location, the memory the examples need, the ground state (verified,
-    of this cluster and J2) and the device."""
+    """Everything cheap to check, before any sampling or training: (cluster, ground state of
+    every run (one object per J2), device).  The output locations, the memory the examples
+    need, the ground states (verified, of this cluster and J2) and the device."""
     import psutil
 
     from nqsgen.devices import resolve_device
+    from nqsgen.storage import open_ground_state
 
     cluster = cluster_of(args)
-    gs_dir = Path(args.ground_state or paths.ground_state_dir(cluster.name, args.j2))
-    publish.check_output_location(args.out, paths.MARKERS["train"], inputs=[gs_dir])
+    directories = _ground_state_dirs(args, cluster.name)
+    for r in args.runs:
+        publish.check_output_location(r.out, paths.MARKERS["train"],
+                                      inputs=[directories[r.j2]])
     dimension = SzBasis(cluster.n_sites).dimension
-    check_memory(f"{cluster.name} J2={args.j2:g}", args.eps, args.settings.eps_val, dimension,
-                 cluster.n_sites, psutil.virtual_memory().available)
+    _check_memory(args.runs, cluster, dimension, psutil.virtual_memory().available)
     device = resolve_device(args.device)
-    return cluster, open_ground_state(gs_dir, cluster, args.j2), device
+    opened = {j2: open_ground_state(d, cluster, j2) for j2, d in directories.items()}
+    return cluster, [opened[r.j2] for r in args.runs], device
 
 
+def _ground_state_dirs(args, cluster: str) -> dict[float, Path]:
+    """J2 -> ground-state directory: ``--ground-state`` (one run: the one given; an ensemble:
+    matched by the J2 of its metadata), else the default location."""
+    given = [Path(d) for d in args.ground_state or []]
+    j2s = sorted({r.j2 for r in args.runs})
+    if len(j2s) == 1 and len(given) == 1:
+        return {j2s[0]: given[0]}
+    by_j2 = {}
+    for d in given:
+        try:
+            by_j2[float(json.loads((d / "metadata.json").read_text())["j2"])] = d
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ConfigError(f"--ground-state {d}: no ground state (metadata.json with j2) "
+                              "there") from None
+    return {j2: by_j2.get(j2) or _default_ground_state(args, cluster, j2) for j2 in j2s}
+
+
+def _default_ground_state(args, cluster: str, j2: float) -> Path:
+    """``<results>/ground_states/{cluster}/J2={j2}`` beside the runs' ``<results>/train``
+    (``--runs``), else ``results/ground_states/...`` relative to the working directory."""
+    out = args.runs[0].out
+    if args.from_runs and len(out.parents) > 6 and out.parents[5].name == "train":
+        return paths.ground_state_dir(cluster, j2, root=out.parents[6])
+    return paths.ground_state_dir(cluster, j2)
+
+
+def _check_memory(runs: list[Run], cluster, dimension: int, available: float) -> None:
+    from nqsgen.datasets import check_memory
+
+    if len(runs) == 1:
+        check_memory(f"{cluster.name} J2={runs[0].j2:g}", runs[0].eps, runs[0].eps_val,
+                     dimension, cluster.n_sites, available)
+        return
+    need = sum(memory_needed(r.eps, r.eps_val, dimension, cluster.n_sites) for r in runs)
+    if need > available:
+        raise ConfigError(f"{cluster.name}: an ensemble of {len(runs)} runs, K = "
+                          f"{dimension:,}: the examples need {need / 1e9:.1f} GB, only "
+                          f"{available / 1e9:.1f} GB are available")
+
+
+# ----------------------------------------------------------------------------- training
 def train(args) -> dict:
-    """The stage: sample, train, evaluate, write; returns the metrics row."""
-    import torch
+    """One run (``--j2 --eps --seed --out``): its metrics row (:func:`train_runs`)."""
+    (row,) = train_runs(args)
+    return row
 
-    from nqsgen.datasets import make_split, seed_streams
+
+def train_runs(args) -> list[dict]:
+    """The stage: sample, train, evaluate and write every run; returns the metrics rows."""
     from nqsgen.devices import describe, set_threads
-    from nqsgen.models import Predictor, build_model
-    from nqsgen.overlaps import test_overlap
-    from nqsgen.training import fit
 
     t0 = time.perf_counter()
-    cluster, state, device = prepare(args)
-    s = args.settings
+    cluster, states, device = prepare(args)
     set_threads(args.threads)
-    streams = seed_streams(args.seed)
-    torch.manual_seed(int(streams["torch"].integers(2**62)))
-    generator = torch.Generator().manual_seed(int(streams["torch"].integers(2**62)))
-    log.info("%s (N=%d, K=%d) J2=%g: %s/%s, εtrain=%g, εval=%g, seed %d on %s, %d thread(s)",
-             cluster.name, cluster.n_sites, state.dimension, args.j2, args.target, args.arch,
-             args.eps, s.eps_val, args.seed, describe(device), args.threads)
-    split = make_split(state, args.eps, s.eps_val, streams, s.expressibility_mode)
-    log.info("train %d examples (%d unique, mass %.4f), val %d (%d unique, mass %.4f); "
-             "test set %d states, mass %.4f", len(split.train), split.train.unique,
+    for r in args.runs:
+        for stale in publish.stale_siblings(r.out):
+            publish.discard(stale)
+    job = ensemble_id(cluster.name, args.target, args.arch, args.runs)
+    log.info("%s (N=%d, K=%d): %s/%s, %d run(s) (ensemble %s) on %s, %d thread(s)",
+             cluster.name, cluster.n_sites, states[0].dimension, args.target, args.arch,
+             len(args.runs), job, describe(device), args.threads)
+    members = [_member(args, cluster, r, state) for r, state in zip(args.runs, states,
+                                                                     strict=True)]
+    resume = _Resume(args, job, device) if len(args.runs) > 1 else None
+    net, results, trained_in = _train_members(args, cluster, members, device, resume)
+    tests = _test_overlaps(args, net, states, members, device)
+    rows = []
+    for r, state, m, result, test, (size, ens) in zip(args.runs, states, members, results,
+                                                      tests, trained_in, strict=True):
+        log.info("%s: test overlap (%s, %s) %.6f ± %.1e over %d states", r.label,
+                 args.target, test["overlap_method"], test["overlap"], test["overlap_se"],
+                 test["overlap_samples"])
+        row = metrics_row(args, cluster, state, m["split"], net.n_parameters, device, result,
+                          test, time.perf_counter() - t0, run=r)
+        rows.append({**row, "ensemble_size": size, "ensemble_id": ens})
+    for r, row, result in zip(args.runs, rows, results, strict=True):
+        row["wall_time_s"] = time.perf_counter() - t0
+        write_outputs(r.out, {k: row[k] for k in METRIC_COLUMNS},
+                      curves_rows(args, result.curves, run=r))
+    if resume is not None:
+        resume.remove()
+    log.info("wrote %d run(s) in %.1f s", len(rows), time.perf_counter() - t0)
+    return rows
+
+
+def _member(args, cluster, r: Run, state) -> dict:
+    """A run's seed streams, network, shuffling generator and split (as a separate run draws
+    them: :func:`nqsgen.ensemble.init_member`, :func:`nqsgen.datasets.make_split`)."""
+    from nqsgen.datasets import make_split, seed_streams
+    from nqsgen.ensemble import init_member
+
+    streams = seed_streams(r.seed)
+    model, generator = init_member(streams, model_config(args), cluster)
+    split = make_split(state, r.eps, r.eps_val, streams, args.settings.expressibility_mode)
+    log.info("%s: train %d examples (%d unique, mass %.4f), val %d (%d unique, mass %.4f); "
+             "test set %d states, mass %.4f", r.label, len(split.train), split.train.unique,
              split.train.mass, len(split.val), split.val.unique, split.val.mass,
              split.test_states, split.test_mass)
-    model = build_model(model_config(args), cluster).to(device)
-    result = fit(model, split.train, split.val, train_config(args), cluster.n_sites, device,
-                 generator)
-    test = test_overlap(Predictor(model, cluster.n_sites, device), state, split.excluded,
-                        args.target, exact_max_states=int(s.exact_max_states),
-                        mc_samples=int(s.mc_samples), rng=streams["test"],
-                        test_mass=split.test_mass / state.norm_squared)
-    log.info("test overlap (%s, %s) %.6f ± %.1e over %d states; %.0f states/s",
-             args.target, test["overlap_method"], test["overlap"], test["overlap_se"],
-             test["overlap_samples"], test["inference_states_per_s"])
-    metrics = metrics_row(args, cluster, state, split, model, device, result, test,
-                          time.perf_counter() - t0)
-    write_outputs(Path(args.out), metrics, curves_rows(args, result.curves))
-    log.info("wrote %s in %.1f s", args.out, metrics["wall_time_s"])
-    return metrics
+    return {"streams": streams, "model": model, "generator": generator, "split": split}
+
+
+def _train_members(args, cluster, members: list[dict], device, resume):
+    """Train the members not saved by an earlier attempt (``resume``) together; returns the
+    stacked network of all (restored best parameters), the results, and per member the
+    (size, id) of the ensemble it was trained in."""
+    import torch
+
+    from nqsgen.ensemble import fit_ensemble
+    from nqsgen.models import StackedNetwork
+
+    net = StackedNetwork([m["model"] for m in members], device)
+    saved = resume.load() if resume is not None else {}
+    todo = [i for i in range(len(members)) if i not in saved]
+    results, trained_in = [None] * len(members), [None] * len(members)
+    if todo:
+        sub = StackedNetwork([members[i]["model"] for i in todo], device)
+        runs = [args.runs[i] for i in todo]
+        ens = (len(todo), ensemble_id(cluster.name, args.target, args.arch, runs))
+        on_finish = (lambda k, result, params: resume.save(todo[k], result, params, ens)
+                     ) if resume is not None else None
+        fitted = fit_ensemble(sub, [members[i]["split"].train for i in todo],
+                              [members[i]["split"].val for i in todo],
+                              [members[i]["generator"] for i in todo], train_config(args),
+                              cluster.n_sites, device, labels=[r.label for r in runs],
+                              on_finish=on_finish)
+        for k, i in enumerate(todo):
+            results[i], trained_in[i] = fitted[k], ens
+        _set_rows(net, todo, sub.params)
+    for i, (result, params, ens) in saved.items():
+        results[i], trained_in[i] = result, ens
+        _set_rows(net, [i], [torch.as_tensor(p).unsqueeze(0) for p in params])
+    return net, results, trained_in
+
+
+def _set_rows(net, rows: list[int], params) -> None:
+    import torch
+
+    with torch.no_grad():
+        for dst, src in zip(net.params, params, strict=True):
+            dst[rows] = src.to(dst.device, dst.dtype)
+
+
+def _test_overlaps(args, net, states, members, device) -> list[dict]:
+    from nqsgen.ensemble import ensemble_test_overlaps
+
+    s = args.settings
+    return ensemble_test_overlaps(net, states, [m["split"] for m in members], args.target,
+                                  exact_max_states=int(s.exact_max_states),
+                                  mc_samples=int(s.mc_samples),
+                                  rngs=[m["streams"]["test"] for m in members], device=device)
+
+
+class _Resume:
+    """Members of an ensemble saved as they finish training (best parameters and result), in
+    ``<train root>/.ensembles/<id>/``, with a fingerprint of everything that determines them
+    (composition, settings, device, threads, versions); a later attempt with the same
+    fingerprint reuses them.  Only for ``--runs`` in the standard layout."""
+
+    def __init__(self, args, job: str, device):
+        out = args.runs[0].out
+        self.dir = None
+        if args.from_runs and len(out.parents) > 5:
+            self.dir = out.parents[5] / RESUME_DIR / job
+        self.fingerprint = json.dumps({
+            "job": job, "settings": args.settings.model_dump(), "device": str(device),
+            "threads": args.threads, "cluster": args.cluster, "target": args.target,
+            "arch": args.arch, **provenance.run_provenance(), "host": "", "created": ""},
+            sort_keys=True, default=str)
+
+    def load(self) -> dict:
+        """{member index: (TrainResult, [parameter arrays], (size, id))} of a matching save."""
+        import torch
+
+        from nqsgen.training import TrainResult
+
+        if self.dir is None or not self.dir.is_dir():
+            return {}
+        manifest = self.dir / "fingerprint.json"
+        if not manifest.is_file() or manifest.read_text() != self.fingerprint:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            return {}
+        saved = {}
+        for f in sorted(self.dir.glob("member-*.pt")):
+            data = torch.load(f, weights_only=True)
+            saved[int(data["index"])] = (TrainResult(**data["result"]), data["params"],
+                                         tuple(data["ensemble"]))
+        if saved:
+            log.info("reusing %d member(s) saved by an earlier attempt in %s", len(saved),
+                     self.dir)
+        return saved
+
+    def save(self, index: int, result, params, ensemble: tuple) -> None:
+        import dataclasses
+
+        import torch
+
+        if self.dir is None:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        manifest = self.dir / "fingerprint.json"
+        if not manifest.is_file():
+            publish.write_text(manifest, self.fingerprint)
+        data = {"index": index, "result": dataclasses.asdict(result),
+                "params": [p.detach().cpu() for p in params], "ensemble": list(ensemble)}
+        with publish.atomic_path(self.dir / f"member-{index:05d}.pt") as tmp:
+            torch.save(data, tmp)
+
+    def remove(self) -> None:
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            if self.dir.parent.is_dir() and not any(self.dir.parent.iterdir()):
+                self.dir.parent.rmdir()
 
 
 def model_config(args):
@@ -195,24 +456,25 @@ def train_config(args):
                        weight_decay=s.weight_decay)
 
 
-def metrics_row(args, cluster, state, split, model, device, result, test, wall) -> dict:
-    """The metrics.parquet row (:data:`nqsgen.schemas.TRAIN_METRICS`)."""
+def metrics_row(args, cluster, state, split, n_parameters, device, result, test, wall,
+                run: Run) -> dict:
+    """The metrics.parquet row of ``run`` (:data:`nqsgen.schemas.TRAIN_METRICS`, without the
+    ensemble columns, which the caller adds)."""
     from nqsgen.devices import describe
-    from nqsgen.models import count_parameters
 
     s = args.settings
     sign = args.target == "sign"
-    row = {
+    return {
         "cluster": cluster.name, "lattice": cluster.lattice.name, "n_sites": cluster.n_sites,
-        "dimension": state.dimension, "j2": args.j2, "target": args.target,
-        "arch": args.arch, "eps_train": args.eps, "eps_val": s.eps_val, "seed": args.seed,
+        "dimension": state.dimension, "j2": run.j2, "target": args.target,
+        "arch": args.arch, "eps_train": run.eps, "eps_val": run.eps_val, "seed": run.seed,
         "expressibility": split.expressibility,
         "expressibility_mode": s.expressibility_mode if split.expressibility else "",
         **{k: getattr(s, k) for k in ("width", "channels", "kernel_radius", "activation",
                                       "dropout", "weight_decay", "lr", "batch_size",
                                       "max_epochs", "patience")},
         "device": describe(device), "threads": args.threads,
-        "n_parameters": count_parameters(model), "ground_state": str(state.path),
+        "n_parameters": n_parameters, "ground_state": str(state.path),
         "ground_state_energy": state.energy,
         "cluster_fingerprint": state.metadata.get("cluster_fingerprint", ""),
         "n_train": len(split.train), "train_unique": split.train.unique,
@@ -231,12 +493,11 @@ def metrics_row(args, cluster, state, split, model, device, result, test, wall) 
         "inference_states_per_s": test["inference_states_per_s"], "wall_time_s": wall,
         **provenance.run_provenance(),
     }
-    return {k: row[k] for k in METRIC_COLUMNS}
 
 
-def curves_rows(args, curves: list[dict]) -> list[dict]:
-    ident = {"cluster": args.cluster, "j2": args.j2, "target": args.target, "arch": args.arch,
-             "eps_train": args.eps, "seed": args.seed}
+def curves_rows(args, curves: list[dict], run: Run) -> list[dict]:
+    ident = {"cluster": args.cluster, "j2": run.j2, "target": args.target, "arch": args.arch,
+             "eps_train": run.eps, "seed": run.seed}
     return [{**ident, **{k: row[k] for k in CURVE_COLUMNS}} for row in curves]
 
 
@@ -253,7 +514,7 @@ def write_outputs(out_dir: Path, metrics: dict, curves: list[dict]) -> None:
 
 def main(argv=None) -> int:
     setup_logging()
-    return run(lambda a: train(parse_args(a)), argv)
+    return run(lambda a: train_runs(parse_args(a)), argv)
 
 
 if __name__ == "__main__":
