@@ -42,5 +42,6 @@ include: "workflow/rules/clusters.smk"  # nqsgen.stages.cluster_files
 include: "workflow/rules/ground_states.smk"  # nqsgen.stages.ground_state
 include: "workflow/rules/train.smk"  # nqsgen.stages.train
 include: "workflow/rules/vmc.smk"  # nqsgen.stages.vmc
+include: "workflow/rules/baselines.smk"  # nqsgen.stages.baseline
 include: "workflow/rules/aggregate.smk"  # nqsgen.stages.aggregate
 include: "workflow/rules/figures.smk"  # nqsgen.stages.figure

@@ -18,6 +18,7 @@ from nqsgen.tables import (
     POINT_COLUMNS,
     SCALING_COLUMNS,
     TRANSITION_COLUMNS,
+    correlation_table,
     critical_table,
     points_table,
     read_train_runs,
@@ -143,10 +144,40 @@ def test_scaling_caption_reads_the_finished_table(tmp_path):
     from nqsgen.tables import CaptionTable
 
     path = tmp_path / "fig5.scaling.parquet"
-    caption = CaptionTable(str(path))
-    assert caption.scaling() == "" and repr(caption) == f"CaptionTable({str(path)!r})"
+    caption = CaptionTable(str(tmp_path / "fig5"))
+    assert caption.scaling() == "" and repr(caption) == f"CaptionTable({str(tmp_path / 'fig5')!r})"
     write_table(scaling_table(critical_table(scaling_runs(0.3), "fig5", n_boot=30), "fig5"),
                 path, schemas.SCALING)
     text = caption.scaling()
     assert text.startswith("J2/J1 = 0.5 (sign, dense2): n_c ∝ K^b with b = 0.")
     assert "in distinct states" in text and "while K grows ×1.21e+04" in text
+
+
+def test_correlation_of_supervised_and_sr_overlaps(j2_runs):
+    """SR overlaps that follow the supervised ones (ρ = 1 by construction for dense1 of
+    square_24: the same curve shifted) and a pooled row over both clusters."""
+    sup = j2_runs[~j2_runs["expressibility"]]
+    vmc = sup[sup["arch"] == "dense1"].copy()
+    vmc["overlap"] = 0.5 * vmc["overlap"] + 0.3
+    vmc["source"], vmc["target"], vmc["arch"], vmc["eps_train"] = "vmc", "state", "sr", math.nan
+    points = points_table(pd.concat([j2_runs, vmc], ignore_index=True), "fig2")
+    table = correlation_table(points, "fig2", n_boot=200)
+    assert list(table.columns) == schemas.CORRELATION.names
+    assert set(table["cluster"]) == {"square_24", "kagome_24", "pooled"}
+    assert len(table) == 6 and (table["n_points"][table["cluster"] != "pooled"] == 11).all()
+    row = table[(table["cluster"] == "square_24") & (table["arch"] == "dense1")].iloc[0]
+    assert row.rho == pytest.approx(1.0) and row.rho_low == pytest.approx(1.0)
+    pooled = table[(table["cluster"] == "pooled") & (table["arch"] == "dense1")].iloc[0]
+    assert pooled.n_points == 22 and 0.9 < pooled.rho <= 1.0
+    assert correlation_table(points_table(j2_runs, "fig2"), "fig2").empty  # no SR points
+
+
+def test_rank_correlation_of_known_pairs():
+    from nqsgen.statistics import rank_correlation
+
+    x = np.arange(10.0)
+    assert rank_correlation(x, x**3).rho == pytest.approx(1.0)
+    assert rank_correlation(x, -x).rho == pytest.approx(-1.0)
+    # Spearman's ρ of [1, 2, 3, 4] vs [1, 3, 2, 4]: 1 − 6·Σd²/(n(n²−1)) = 1 − 6·2/60 = 0.8
+    assert rank_correlation([1, 2, 3, 4], [1, 3, 2, 4], n_boot=0).rho == pytest.approx(0.8)
+    assert math.isnan(rank_correlation([1, 2], [2, 1]).rho)  # fewer than three points

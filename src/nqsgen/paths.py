@@ -14,6 +14,7 @@ Patterns (``{...}`` are Snakemake wildcards; :func:`pattern` fills them):
 ``GROUND_STATE``   ``results/ground_states/{cluster}/J2={j2}`` (parquet shards, metadata.json)
 ``TRAIN_RUN``      ``results/train/{cluster}/J2={j2}/{target}/{arch}/eps={eps}/seed={seed}``
 ``VMC_RUN``        ``results/vmc/{cluster}/J2={j2}/seed={seed}``
+``BASELINE``       ``results/baselines/{cluster}/J2={j2}/marshall.parquet`` (sign baselines)
 ``TABLE``          ``results/tables/{experiment}`` (+ ``.parquet``, ``.critical.parquet``, ...)
 ``FIGURE``         ``results/figures/{experiment}.pdf``
 =================  ==========================================================================
@@ -28,6 +29,7 @@ CLUSTER = "results/clusters/{cluster}"
 GROUND_STATE = "results/ground_states/{cluster}/J2={j2}"
 TRAIN_RUN = "results/train/{cluster}/J2={j2}/{target}/{arch}/eps={eps}/seed={seed}"
 VMC_RUN = "results/vmc/{cluster}/J2={j2}/seed={seed}"
+BASELINE = "results/baselines/{cluster}/J2={j2}/marshall.parquet"
 TABLE = "results/tables/{experiment}"
 FIGURE = "results/figures/{experiment}.pdf"
 #: The file a stage writes last into its output directory: what marks the directory as a

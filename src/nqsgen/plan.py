@@ -10,15 +10,26 @@ An experiment (config ``experiments``) is one figure ``results/figures/{experime
     eps_sweep -> aggregate_eps_sweep + figure_eps_sweep           (Figs. 3, S3)
     scaling   -> aggregate_scaling   + figure_scaling             (Fig. 5)
 
-Runs shared by several experiments (same cluster, J2, target, arch, εtrain and seed) are one
-job: seeds are 0 .. seeds-1 everywhere.  Input functions take Snakemake's ``wildcards``
-object (anything with the wildcard names as attributes).
+Runs shared by several experiments (same cluster, J2, target, arch, εtrain and seed) are
+computed once: seeds are 0 .. seeds-1 everywhere.  Input functions take Snakemake's
+``wildcards`` object (anything with the wildcard names as attributes).
+
+Ensembles (:meth:`Plan.ensembles`): the training runs are trained in jobs of several runs
+(:mod:`nqsgen.ensemble`).  An ensemble's runs share the cluster, target and architecture, and
+the set of experiments they belong to (so that building one figure trains only its runs);
+``train.ensemble_group`` says what else they may differ in (seed, εtrain, J2).  A group of n
+runs becomes k = max(⌈n / ensemble_size⌉, ⌈examples / ENSEMBLE_MAX_BYTES⌉) ensembles, dealt
+round robin in decreasing order of cost (examples per epoch), so that the k jobs take about
+equally long and each keeps many members training.  The composition depends only on the
+configuration (not on what exists on disk), so a run's numbers do too.  Groups of one run
+and runs that no experiment plans are single-run jobs (rule ``train``).
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, cached_property
 
 from nqsgen import paths
 from nqsgen.config.cli import flags
@@ -29,6 +40,10 @@ from nqsgen.symmetry.selection import resolve_symmetries
 
 MEMORY_MARGIN = 1.25  # on top of the solvers' estimates: MPI buffers, allocator slack
 BASE_JOB_MB = 2000    # interpreter, torch, numba and the ground state's reader
+#: Default most runs per training job (config train.ensemble_size): on CPUs and with GPUs.
+ENSEMBLE_SIZE = {"cpu": 32, "gpu": 512}
+#: An ensemble's examples (nqsgen.datasets.memory_needed, summed) are kept below this.
+ENSEMBLE_MAX_BYTES = 3 * 10**9
 
 
 class Plan:
@@ -114,6 +129,79 @@ class Plan:
     def runtime(self, stage: str, attempt: int = 1) -> int:
         return self.config[stage]["runtime"] * attempt
 
+    # -- ensembles ----------------------------------------------------------------------
+    def ensemble_settings(self) -> tuple[int, str]:
+        """(most runs per job, grouping): the config's, else the defaults for its device."""
+        train = self.config["train"]
+        device = "gpu" if train.get("gpus") else "cpu"
+        return (train.get("ensemble_size") or ENSEMBLE_SIZE[device],
+                train.get("ensemble_group") or "j2")
+
+    @cached_property
+    def ensembles(self) -> list[Ensemble]:
+        """The ensemble jobs of every configured experiment (module docstring), sorted."""
+        size, group = self.ensemble_settings()
+        groups: dict[tuple, list[tuple]] = {}
+        for run, experiments in self._run_experiments().items():
+            cluster, j2, target, arch, eps, seed = run
+            key = (tuple(sorted(experiments)), cluster, target, arch,
+                   j2 if group in ("seed", "eps") else None, eps if group == "seed" else None)
+            groups.setdefault(key, []).append((j2, eps, seed))
+        out = []
+        for (_, cluster, target, arch, *_), members in sorted(groups.items(), key=str):
+            for chunk in self._deal(cluster, sorted(members), size):
+                if len(chunk) > 1:
+                    out.append(Ensemble(cluster, target, arch, tuple(chunk)))
+        return sorted(out, key=lambda e: e.name)
+
+    def _run_experiments(self) -> dict[tuple, set[str]]:
+        """Every planned run -> the experiments (enabled or not) it belongs to."""
+        runs: dict[tuple, set[str]] = {}
+        for name, exp in self.experiments.items():
+            for c, j2, target, arch, eps, seed in self.runs(exp):
+                runs.setdefault((c, float(j2), target, arch, float(eps), int(seed)),
+                                set()).add(name)
+        return runs
+
+    def _deal(self, cluster: str, members: list[tuple], size: int) -> list[list[tuple]]:
+        """Split ``members`` (j2, eps, seed) into balanced chunks (module docstring)."""
+        from nqsgen.basis import SzBasis
+        from nqsgen.datasets import default_eps_val, memory_needed
+
+        n_sites = self.cluster(cluster).n_sites
+        k_dim = SzBasis(n_sites).dimension
+        eps_val = self.config["train"].get("eps_val")
+        cost = {m: memory_needed(m[1], eps_val or default_eps_val(m[1]), k_dim, n_sites)
+                for m in members}
+        k = max(math.ceil(len(members) / size), math.ceil(sum(cost.values())
+                                                          / ENSEMBLE_MAX_BYTES))
+        chunks: list[list[tuple]] = [[] for _ in range(min(k, len(members)))]
+        for i, m in enumerate(sorted(members, key=lambda m: (-cost[m], m))):
+            chunks[i % len(chunks)].append(m)
+        return [sorted(c) for c in chunks]
+
+    def ensemble_input(self, ensemble: Ensemble) -> dict:
+        """The ground states of the ensemble's J2 values and the cluster spec."""
+        gs = [f"{paths.ground_state_dir(ensemble.cluster, j2)}/{paths.MARKERS['ground_state']}"
+              for j2 in sorted({m[0] for m in ensemble.members})]
+        return {"ground_states": gs,
+                "spec": f"{paths.CLUSTER.format(cluster=ensemble.cluster)}.spec.yaml"}
+
+    def ensemble_mem_mb(self, ensemble: Ensemble):
+        """A resource function (wildcards, attempt) -> MB of the ensemble's job: the config's
+        ``mem_mb``, or :data:`BASE_JOB_MB` plus its members' examples, its ground states and
+        the test pass; times the attempt number."""
+        section = self.config["train"]
+        n_sites = self.cluster(ensemble.cluster).n_sites
+        estimate = _ensemble_bytes(n_sites, ensemble, section)
+
+        def mem_mb(wildcards, attempt: int = 1) -> int:
+            if section.get("mem_mb"):
+                return section["mem_mb"] * attempt
+            return (BASE_JOB_MB + math.ceil(estimate / 2**20)) * attempt
+
+        return mem_mb
+
     def run_input(self, wildcards) -> dict:
         """The ground state's completion marker and the cluster spec (for user clusters)."""
         gs = paths.ground_state_dir(wildcards.cluster, float(wildcards.j2))
@@ -151,8 +239,14 @@ class Plan:
         vmc = []
         if exp["kind"] == "j2_sweep" and exp["vmc"]:
             vmc = [f"{paths.vmc_run_dir(c, j2, s)}/metrics.parquet" for c in exp["clusters"]
-                   for j2 in self.experiment_j2(exp, c) for s in range(exp["seeds"])]
-        return {"runs": runs, "vmc": vmc, "specs": self.spec_files(wildcards)}
+                   for j2 in self.experiment_j2(exp, c)
+                   for s in range(exp.get("vmc_seeds") or exp["seeds"])]
+        baselines = []
+        if exp["kind"] == "j2_sweep" and "sign" in exp["targets"]:
+            baselines = [str(paths.pattern(paths.BASELINE, cluster=c, j2=j2))
+                         for c in exp["clusters"] for j2 in self.experiment_j2(exp, c)]
+        return {"runs": runs, "vmc": vmc, "baselines": baselines,
+                "specs": self.spec_files(wildcards)}
 
     def spec_files(self, wildcards) -> list[str]:
         exp = self.experiments[wildcards.experiment]
@@ -190,6 +284,8 @@ class Plan:
                 "archs": ", ".join(exp["archs"]), "targets": ", ".join(exp["targets"]),
                 "seeds": exp["seeds"], "runs": len(self.runs(exp)),
                 "vmc": bool(exp.get("vmc", False)),
+                "vmc_seeds": exp.get("vmc_seeds") or exp.get("seeds"),
+                "vmc_runs": len(self.aggregate_input(wildcards)["vmc"]),
                 "expressibility": bool(exp.get("expressibility", False)),
                 "eps_value": exp["eps"] if exp["kind"] == "j2_sweep" else None}
 
@@ -233,3 +329,46 @@ def _vmc_bytes(n_sites: int, section: dict) -> int:
     dimension = SzBasis(n_sites).dimension
     return whole_basis_bytes(settings, dimension) + 2 * jacobian_bytes(settings, n_sites,
                                                                        dimension)
+
+
+def _ensemble_bytes(n_sites: int, ensemble, section: dict) -> int:
+    """An ensemble job: every member's examples and test set, and each ground state once."""
+    from nqsgen.basis import SzBasis
+    from nqsgen.datasets import default_eps_val, memory_needed
+    from nqsgen.overlaps import EXACT_CHUNK
+
+    k = SzBasis(n_sites).dimension
+    stored = k if n_sites < 30 else k // 100
+    examples = sum(memory_needed(eps, section.get("eps_val") or default_eps_val(eps), k,
+                                 n_sites) for _, eps, _ in ensemble.members)
+    test_pass = 40 * EXACT_CHUNK * len(ensemble.members)
+    return examples + test_pass + 16 * stored * len({m[0] for m in ensemble.members})
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """One ensemble job: runs (j2, eps, seed) of one cluster, target and architecture."""
+
+    cluster: str
+    target: str
+    arch: str
+    members: tuple[tuple[float, float, int], ...]
+
+    @property
+    def id(self) -> str:
+        from nqsgen.composition import ensemble_id
+
+        return ensemble_id(self.cluster, self.target, self.arch, self.members)
+
+    @property
+    def name(self) -> str:
+        """The Snakemake rule name (an identifier)."""
+        return f"train_{self.cluster}_{self.target}_{self.arch}_{self.id}"
+
+    def run_dirs(self) -> list[str]:
+        return [str(paths.train_run_dir(self.cluster, j2, self.target, self.arch, eps, seed))
+                for j2, eps, seed in self.members]
+
+    def outputs(self, kind: str) -> list[str]:
+        """Every member's ``metrics.parquet`` or ``curves.parquet``."""
+        return [f"{d}/{kind}.parquet" for d in self.run_dirs()]

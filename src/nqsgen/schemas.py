@@ -95,12 +95,19 @@ TRAIN_METRICS = _schema(
     _f("train_loss", F, "mean batch loss of the best epoch"),
     _f("val_loss", F, "validation loss of the best epoch"),
     _f("val_overlap", F, "Monte-Carlo overlap estimate from the validation draws"),
-    _f("train_time_s", F, "fit time, validation included", "s"),
-    _f("train_samples_per_s", F, "examples per second of optimisation steps", "1/s"),
-    _f("eval_time_s", F, "test-set evaluation time", "s"),
+    _f("train_time_s", F, "fit time, validation included (in an ensemble: until this run "
+                          "stopped)", "s"),
+    _f("train_samples_per_s", F, "this run's examples per second of optimisation steps (in an "
+                                 "ensemble the steps train every member at once)", "1/s"),
+    _f("eval_time_s", F, "test-set evaluation time (in an ensemble: the shared pass)", "s"),
     _f("inference_states_per_s", F, "states the network evaluated per second of evaluation",
        "1/s"),
-    _f("wall_time_s", F, "the whole stage after imports", "s"),
+    _f("wall_time_s", F, "the whole stage after imports (an ensemble's: shared by its runs)",
+       "s"),
+    _f("ensemble_size", INT, "runs trained together in this run's process (1: alone)"),
+    _f("ensemble_id", S, "hash of the composition this run was trained in (cluster, target, "
+                         "arch and every member's J2, εtrain, seed): numbers are reproducible "
+                         "per composition"),
     *PROVENANCE,
     title="train metrics.parquet: one row per run",
 )
@@ -227,6 +234,14 @@ POINTS = _schema(
     _f("train_unique_mean", F, "mean distinct training states"),
     _f("epochs_mean", F, "mean epochs"),
     _f("wall_time_s_mean", F, "mean wall time of a run", "s"),
+    _f("ground_state_degenerate", B, "the point's ground state is flagged degenerate (its "
+                                     "sign structure is not unique) or is not the ground "
+                                     "state: metadata.json `degenerate` (null: no metadata)"),
+    _f("ground_state_degeneracy", F, "proven multiplicity of its ground level (metadata.json "
+                                     "`degeneracy`; NaN: not checked)"),
+    _f("ground_state_sector_complete", B, "metadata.json `ground_state_sector_complete`: false "
+                                          "= the stored state is an excited state (null: not "
+                                          "checked)"),
     title="results/tables/{experiment}.parquet: one row per point",
 )
 SERIES_KEYS = (_f("experiment", S, "experiment name"), *RUN_IDENTITY[:4],
@@ -341,8 +356,73 @@ def markdown(schema: pa.Schema) -> str:
     return "\n".join(lines) + "\n"
 
 
+CORRELATION = _schema(
+    _f("experiment", S, "experiment name"),
+    _f("cluster", S, "cluster, or pooled (all clusters of the experiment together)"),
+    _f("lattice", S, "lattice (comma-separated when pooled)"),
+    _f("target", S, "supervised target"), _f("arch", S, "supervised architecture"),
+    _f("eps_train", F, "εtrain of the supervised runs"),
+    _f("rho", F, "Spearman's ρ between the supervised test overlap and the SR overlap over "
+                 "the J2 points (means over seeds)"),
+    _f("rho_low", F, "bootstrap interval (J2 points resampled), lower end"),
+    _f("rho_high", F, "upper end"),
+    _f("pearson", F, "Pearson's r of the same pairs"),
+    _f("n_points", INT, "J2 points with both overlaps"),
+    _f("boot_success", F, "fraction of bootstrap replicas with a defined ρ"),
+    title="results/tables/{experiment}.correlation.parquet: one row per (cluster or pooled, "
+          "target, arch, εtrain)",
+)
+BASELINE = _schema(
+    *RUN_IDENTITY,
+    _f("baseline", S, "marshall: the Marshall sign rule (−1)^(up spins on sublattice B)"),
+    _f("overlap", F, "|Σ ψ² s s_M| / Σ ψ² over the whole basis (NaN without a bipartite J1 "
+                     "graph)"),
+    _f("overlap_se", F, "its standard error (0 when summed exactly)"),
+    _f("overlap_method", S, "exact, monte_carlo, or none"),
+    _f("overlap_samples", INT, "states summed, or Monte-Carlo draws"),
+    _f("ground_state", S, "ground-state directory"),
+    _f("nqsgen_version", S, "nqsgen version"), _f("host", S, "machine"),
+    _f("created", S, "UTC time the row was written (ISO 8601)"),
+    title="results/baselines/{cluster}/J2={j2}/marshall.parquet: one row",
+)
+_LEVEL = pa.struct([("label", S), ("momentum", pa.list_(S)), ("irrep_dimension", INT),
+                    ("c2_parity", INT), ("spin_inversion", INT), ("dimension", INT),
+                    ("status", S), ("energy", F), ("residual", F), ("lower_estimate", F),
+                    ("matvecs", INT), ("seconds", F)])
+GROUND_STATE_CHECKS = _schema(
+    _f("ground_state_sector_complete", B, "true: no sector of any momentum lies lower than the "
+                                          "stored state by more than 1e-8·abs(E0) (always true "
+                                          "for full-sector solves); false: the stored state is "
+                                          "an excited state; null: not checked"),
+    _f("lowest_energy_all_sectors", F, "lowest level over every sector (null: not checked)",
+       "σ units"),
+    _f("lowest_sector_all_sectors", S, "its sector: label of T ⋊ {E, C2} × Z2, e.g. "
+                                       "k=+-(1/3,1/2) Z+ (symmetric solves)"),
+    _f("lowest_sector_momentum", pa.list_(S), "its momentum (k·a1/2π, k·a2/2π) as fractions"),
+    _f("lowest_sector_irrep_dimension", INT, "1, or 2 for a complex pair (k, −k)"),
+    _f("degenerate", B, "(E1 − E0)/abs(E0) < 1e-8 in the scanned sectors, a proven degeneracy, or "
+                        "a lower sector elsewhere: the sign structure is not unique"),
+    _f("degeneracy", INT, "proven lower bound on the ground-level multiplicity (null: not "
+                          "checked)"),
+    _f("degeneracy_proof", pa.list_(S), "the symmetries or sectors that prove it"),
+    _f("symmetry_overlaps", pa.map_(S, F), "full-sector solves: ⟨ψ0, g·ψ0⟩ per generator g "
+                                           "(translations, point group, Z)"),
+    _f("symmetry_gram_rank", INT, "full-sector solves: rank of ⟨g·ψ0, h·ψ0⟩ over the group"),
+    _f("symmetry_sector_from_overlaps", S, "full-sector solves: ψ0's one-dimensional sector "
+                                           "label (null when degenerate)"),
+    _f("symmetry_check_s", F, "full-sector solves: time of the symmetry-image check", "s"),
+    _f("sector_completeness", pa.struct([("status", S), ("scope", S), ("lowest_sector", S),
+                                         ("lowest_energy", F), ("lowest_1d_energy", F),
+                                         ("unresolved", pa.list_(S)),
+                                         ("sectors", pa.list_(_LEVEL))]),
+       "the completeness scan: status (done / skipped: why), scope, tolerances (tol, "
+       "screen_tol, degeneracy_tol), rigour, and per sector its lowest level and status "
+       "(converged / dense / main scan / ruled out / not converged / empty)"),
+    title="results/ground_states/{cluster}/J2={j2}/metadata.json: keys of the completeness "
+          "and degeneracy checks (other keys: README, Ground states)",
+)
 PUBLISHED = (TRAIN_METRICS, TRAIN_CURVES, VMC_METRICS, VMC_TRAJECTORY, POINTS, CRITICAL,
-             SCALING, TRANSITIONS)
+             SCALING, TRANSITIONS, CORRELATION, BASELINE, GROUND_STATE_CHECKS)
 
 
 def frame_table(frame, schema: pa.Schema) -> pa.Table:

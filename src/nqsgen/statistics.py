@@ -30,6 +30,11 @@ Conventions (used by every table and figure of the workflow):
   Gaussian error on log10 n_c).  ``exponent_se`` is the standard error of b from these σ (not
   rescaled by the residuals: with three clusters there is one degree of freedom), the interval
   is b ± z·se, and ``chi2`` of the residuals says whether the straight line is adequate.
+* **Rank correlation** (Fig. 2, "a correlation between generalization quality and accuracy of
+  the SR method is evident"): Spearman's ρ between two quantities measured at the same points
+  (here: the supervised test overlap and the SR overlap, each the mean over seeds at one J2),
+  with a percentile bootstrap interval that resamples the points with replacement.  ρ is
+  undefined (NaN) with fewer than three points or when either quantity is constant.
 * **Phase-transition locator** (Figs. 2 and 4): the J2 of the steepest *loss* of
   generalisation, i.e. of the most negative slope (mean(i+1) − mean(i)) / (J2(i+1) − J2(i))
   of the mean-overlap curve between neighbouring grid points; J2c is the midpoint of that
@@ -62,6 +67,8 @@ __all__ = [
     "Transition",
     "growth_exponent",
     "GrowthExponent",
+    "rank_correlation",
+    "RankCorrelation",
 ]
 
 #: Quantities :func:`summarize` reports per group, in column order.
@@ -370,3 +377,47 @@ def growth_exponent(dimension, n_c, n_c_low, n_c_high, ci: float = 0.95) -> Grow
     chi2 = float(np.sum(w * (y - a - b * x) ** 2))
     return GrowthExponent(float(b), se, float(b - z * se), float(b + z * se), float(a), chi2,
                           int(x.size), "")
+
+
+# ----------------------------------------------------------------------------- Fig. 2
+@dataclass(frozen=True)
+class RankCorrelation:
+    """Spearman's ρ of paired values with its bootstrap interval (module docstring)."""
+
+    rho: float
+    rho_low: float
+    rho_high: float
+    pearson: float
+    n_points: int
+    boot_success: float
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan
+    return float(spearmanr(x, y).statistic)
+
+
+def rank_correlation(x, y, n_boot: int = 1000, ci: float = 0.95,
+                     seed: int = 0) -> RankCorrelation:
+    """Spearman's ρ of the finite pairs (x, y), a percentile bootstrap interval over pairs,
+    and Pearson's r for reference."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    rho = _spearman(x, y)
+    pearson = (float(np.corrcoef(x, y)[0, 1]) if math.isfinite(rho) else math.nan)
+    rng = np.random.default_rng(seed)
+    replicas = []
+    for _ in range(n_boot if math.isfinite(rho) else 0):
+        idx = rng.integers(0, x.size, x.size)
+        value = _spearman(x[idx], y[idx])
+        if math.isfinite(value):
+            replicas.append(value)
+    alpha = (1.0 - ci) / 2.0
+    lo, hi = (np.quantile(replicas, [alpha, 1 - alpha]) if len(replicas) >= 2
+              else (math.nan, math.nan))
+    return RankCorrelation(rho, float(lo), float(hi), pearson, int(x.size),
+                           len(replicas) / n_boot if n_boot else 0.0)

@@ -8,13 +8,17 @@ Output tables (parquet; column types, meanings and units in :mod:`nqsgen.schemas
 ``POINTS``, ``CRITICAL``, ``SCALING``, ``TRANSITIONS``, listed in ``docs/outputs.md``):
 
 ``points`` — ``results/tables/{experiment}.parquet``, one row per point of the experiment:
-``source`` (``train`` or ``vmc``), the point's ``cluster``, ``lattice``, ``n_sites``,
-``dimension`` (K), ``j2``, ``target`` (``sign``/``amplitude``;
+``source`` (``train``, ``vmc``, or a sign baseline: ``marshall``), the point's ``cluster``,
+``lattice``, ``n_sites``, ``dimension`` (K), ``j2``, ``target`` (``sign``/``amplitude``;
 ``state`` for VMC), ``arch`` (``sr`` for VMC), ``eps_train`` (NaN for VMC),
 ``expressibility``; then over its runs (seeds) ``n``, ``mean``, ``se`` (std/√n, ddof 1; NaN for
 n = 1), ``std``, ``min``, ``max`` of the overlap; ``overlap_method`` (``exact``,
 ``monte_carlo`` or ``mixed``), ``mc_se_mean`` (mean Monte-Carlo SE of the runs' own overlap
-estimates, 0 when exact), ``train_unique_mean``, ``epochs_mean``, ``wall_time_s_mean``.
+estimates, 0 when exact), ``train_unique_mean``, ``epochs_mean``, ``wall_time_s_mean``; and
+from the ``metadata.json`` of the runs' ground state (the metrics' ``ground_state`` column;
+null when it cannot be read) ``ground_state_degenerate`` (its sign structure is not unique, or
+the stored state is not the ground state), ``ground_state_degeneracy`` and
+``ground_state_sector_complete`` (:mod:`nqsgen.ground_state`), which the figures flag.
 
 ``critical`` — ``results/tables/{experiment}.critical.parquet`` (εtrain sweeps), one row per
 (cluster, J2, target, arch) (:data:`CRITICAL_COLUMNS`): the logistic fit of
@@ -40,7 +44,8 @@ intervals' ends), ``n_clusters`` (clusters in the series), ``n_defined`` (those 
 ``all_bracketed``.
 
 ``transitions`` — ``results/tables/{experiment}.transitions.parquet`` (J2 sweeps), one row per
-curve (source, cluster, target, arch, εtrain; expressibility runs excluded)
+curve (source, cluster, target, arch, εtrain; expressibility runs excluded; a baseline's
+curve too: where the Marshall sign stops describing the ground state)
 (:data:`TRANSITION_COLUMNS`): :func:`nqsgen.statistics.locate_transition` (``j2_c`` with its
 bootstrap interval and grid interval, ``drop``, ``drop_se``, ``slope``, ``agreement``,
 ``defined``, ``significant`` = drop > 2 drop_se) plus the configured frustrated region of
@@ -65,6 +70,7 @@ from nqsgen.statistics import (
     critical_fraction,
     growth_exponent,
     locate_transition,
+    rank_correlation,
     summarize,
 )
 
@@ -75,6 +81,7 @@ POINT_COLUMNS = tuple(schemas.POINTS.names)
 CRITICAL_COLUMNS = tuple(schemas.CRITICAL.names)
 SCALING_COLUMNS = tuple(schemas.SCALING.names)
 TRANSITION_COLUMNS = tuple(schemas.TRANSITIONS.names)
+CORRELATION_COLUMNS = tuple(schemas.CORRELATION.names)
 #: Run columns read from the training metrics (the rest is left in the files).
 RUN_COLUMNS = ("cluster", "lattice", "n_sites", "dimension", "j2", "target", "arch",
                "eps_train", "seed", "expressibility", "overlap", "overlap_se",
@@ -87,7 +94,7 @@ def _read_parquet_files(paths: Iterable[str], columns=None) -> pd.DataFrame:
     tables = []
     for path in paths:
         try:
-            table = pq.read_table(path, columns=columns)
+            table = pq.read_table(path, columns=_with_ground_state(path, columns))
         except (OSError, pa.ArrowInvalid) as exc:
             raise StorageError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
         if table.num_rows != 1:
@@ -96,6 +103,58 @@ def _read_parquet_files(paths: Iterable[str], columns=None) -> pd.DataFrame:
     if not tables:
         return pd.DataFrame(columns=list(columns or ()))
     return pd.concat(tables, ignore_index=True)
+
+
+def _with_ground_state(path, columns):
+    """``columns`` plus ``ground_state`` (the run's ground-state directory) if the file has it."""
+    if columns is None or "ground_state" in columns:
+        return columns
+    names = pq.read_schema(path).names
+    return [*columns, "ground_state"] if "ground_state" in names else columns
+
+
+#: Point columns taken from the ground state's metadata.json: {column: metadata key}.
+GROUND_STATE_FLAGS = {"ground_state_degenerate": "degenerate",
+                      "ground_state_degeneracy": "degeneracy",
+                      "ground_state_sector_complete": "ground_state_sector_complete"}
+
+
+def ground_state_flags(directory) -> dict:
+    """:data:`GROUND_STATE_FLAGS` of one ground-state directory (None where unreadable)."""
+    import json
+    from pathlib import Path
+
+    try:
+        meta = json.loads((Path(str(directory)) / "metadata.json").read_text())
+    except (OSError, ValueError, TypeError):
+        meta = {}
+    return {column: meta.get(key) for column, key in GROUND_STATE_FLAGS.items()}
+
+
+def _attach_ground_state_flags(runs: pd.DataFrame) -> pd.DataFrame:
+    directories = runs["ground_state"] if "ground_state" in runs else pd.Series(
+        [None] * len(runs), index=runs.index)
+    cache = {d: ground_state_flags(d) for d in directories.dropna().unique()}
+    empty = dict.fromkeys(GROUND_STATE_FLAGS)
+    for column in GROUND_STATE_FLAGS:
+        runs[column] = [cache.get(d, empty)[column] if isinstance(d, str) else None
+                        for d in directories]
+    return runs
+
+
+def _any_flag(values: pd.Series):
+    known = [bool(v) for v in values if v is not None and not pd.isna(v)]
+    return any(known) if known else None
+
+
+def _all_flag(values: pd.Series):
+    known = [bool(v) for v in values if v is not None and not pd.isna(v)]
+    return all(known) if known else None
+
+
+def _max_count(values: pd.Series):
+    known = [int(v) for v in values if v is not None and not pd.isna(v)]
+    return max(known) if known else None
 
 
 def read_train_runs(paths: Iterable[str]) -> pd.DataFrame:
@@ -123,6 +182,28 @@ def read_vmc_runs(paths: Iterable[str]) -> pd.DataFrame:
     return runs
 
 
+BASELINE_COLUMNS = ("cluster", "lattice", "n_sites", "dimension", "j2", "baseline", "overlap",
+                    "overlap_se", "overlap_method")
+
+
+def read_baselines(paths: Iterable[str]) -> pd.DataFrame:
+    """Sign baselines (:mod:`nqsgen.baselines`, one row per file) as points of their own:
+    ``source`` = the baseline (``marshall``), target ``sign``, arch = the baseline."""
+    runs = _read_parquet_files(list(paths), columns=list(BASELINE_COLUMNS))
+    if runs.empty:
+        return runs
+    runs["source"] = runs.pop("baseline")
+    runs["target"] = "sign"
+    runs["arch"] = runs["source"]
+    runs["eps_train"] = math.nan
+    runs["expressibility"] = False
+    runs["seed"] = 0
+    runs["train_unique"] = math.nan
+    runs["epochs"] = math.nan
+    runs["wall_time_s"] = math.nan
+    return runs
+
+
 def _method(values: pd.Series) -> str:
     unique = set(values.dropna())
     return unique.pop() if len(unique) == 1 else ("mixed" if unique else "")
@@ -137,13 +218,24 @@ def points_table(runs: pd.DataFrame, experiment: str) -> pd.DataFrame:
     runs["eps_key"] = runs["eps_train"].fillna(-1.0)   # NaN (VMC) must group, not vanish
     by = [c for c in KEY_COLUMNS if c != "eps_train"] + ["eps_key"]
     stats = summarize(runs, by)
+    runs = _attach_ground_state_flags(runs)
     extra = runs.groupby(by, sort=True, dropna=False).agg(
         overlap_method=("overlap_method", _method),
         mc_se_mean=("overlap_se", "mean"),
         train_unique_mean=("train_unique", "mean"),
         epochs_mean=("epochs", "mean"),
         wall_time_s_mean=("wall_time_s", "mean"),
+        ground_state_degenerate=("ground_state_degenerate", _any_flag),
+        ground_state_degeneracy=("ground_state_degeneracy", _max_count),
+        ground_state_sector_complete=("ground_state_sector_complete", _all_flag),
     ).reset_index()
+    for column in GROUND_STATE_FLAGS:  # as parquet reads them back: bool, or None if unknown
+        if column == "ground_state_degeneracy":
+            extra[column] = pd.to_numeric(extra[column], errors="coerce").astype(float)
+            continue
+        values = [None if v is None or pd.isna(v) else bool(v) for v in extra[column]]
+        extra[column] = pd.Series(values, index=extra.index,
+                                  dtype=object if None in values else bool)
     table = stats.merge(extra, on=by, how="left")
     table["eps_train"] = table.pop("eps_key").replace(-1.0, math.nan)
     table["experiment"] = experiment
@@ -174,6 +266,31 @@ def critical_table(runs: pd.DataFrame, experiment: str, n_boot: int = 1000,
     if not rows:
         return _empty(CRITICAL_COLUMNS)
     return pd.DataFrame(rows)[list(CRITICAL_COLUMNS)]
+
+
+def correlation_table(points: pd.DataFrame, experiment: str, n_boot: int = 1000,
+                      ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Supervised test overlap vs SR overlap per J2 point (Fig. 2 a–c against d–f): Spearman's
+    ρ with its bootstrap interval per (cluster, target, arch, εtrain) and pooled over the
+    clusters (``cluster`` = ``pooled``), from a points table (:func:`points_table`).  Empty
+    without VMC points."""
+    train = points[(points["source"] == "train") & ~points["expressibility"].astype(bool)]
+    sr = points[points["source"] == "vmc"][["cluster", "j2", "mean"]].rename(
+        columns={"mean": "sr_overlap"})
+    pairs = train.merge(sr, on=["cluster", "j2"], how="inner")
+    rows = []
+    keys = ["target", "arch", "eps_train"]
+    for key, group in pairs.groupby(keys, sort=True):
+        series = [(c, g["lattice"].iloc[0], g) for c, g in group.groupby("cluster", sort=True)]
+        series.append(("pooled", ",".join(sorted(group["lattice"].unique())), group))
+        for cluster, lattice, g in series:
+            result = rank_correlation(g["mean"], g["sr_overlap"], n_boot=n_boot, ci=ci,
+                                      seed=seed)
+            rows.append({"experiment": experiment, "cluster": cluster, "lattice": lattice,
+                         **dict(zip(keys, key, strict=True)), **asdict(result)})
+    if not rows:
+        return _empty(CORRELATION_COLUMNS)
+    return pd.DataFrame(rows)[list(CORRELATION_COLUMNS)]
 
 
 def _loglog_interp(x: float, values: pd.Series) -> float:
@@ -246,19 +363,38 @@ def scaling_caption(path: str | os.PathLike) -> str:
     return " ".join(parts)
 
 
-class CaptionTable:
-    """A table a report caption reads when the report is rendered (``snakemake --report``),
-    not when the workflow is planned: a params value of this type is not a rerun trigger
-    (Snakemake records only built-in values) and its text is read from the finished table."""
+def correlation_caption(path: str | os.PathLike) -> str:
+    """One sentence per pooled and per-cluster correlation (for the report caption)."""
+    if not os.path.exists(path):
+        return ""
+    table = pd.read_parquet(path)
+    parts = []
+    for row in table.itertuples():
+        if np.isfinite(row.rho):
+            parts.append(f"{row.cluster} ({row.target}, {row.arch}): ρ = {row.rho:.2f} "
+                         f"[{row.rho_low:.2f}, {row.rho_high:.2f}] over {row.n_points} "
+                         "points")
+    return ("Spearman's ρ of the supervised and SR overlaps: " + "; ".join(parts) + "."
+            if parts else "")
 
-    def __init__(self, path: str):
-        self.path = str(path)
+
+class CaptionTable:
+    """An experiment's tables (``prefix`` = results/tables/{experiment}) as a report caption
+    reads them: when the report is rendered (``snakemake --report``), not when the workflow
+    is planned — a params value of this type is no rerun trigger (Snakemake records only
+    built-in values), and its text is read from the finished tables."""
+
+    def __init__(self, prefix: str):
+        self.prefix = str(prefix)
 
     def __repr__(self) -> str:
-        return f"CaptionTable({self.path!r})"
+        return f"CaptionTable({self.prefix!r})"
 
     def scaling(self) -> str:
-        return scaling_caption(self.path)
+        return scaling_caption(f"{self.prefix}.scaling.parquet")
+
+    def correlation(self) -> str:
+        return correlation_caption(f"{self.prefix}.correlation.parquet")
 
 
 def transitions_table(runs: pd.DataFrame, experiment: str,

@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from nqsgen.plotting import figures as F
-from nqsgen.tables import critical_table, points_table, scaling_table, transitions_table
+from nqsgen.tables import (
+    correlation_table,
+    critical_table,
+    points_table,
+    scaling_table,
+    transitions_table,
+)
 from tests.synthetic_runs import REGIONS, scaling_runs
 
 
@@ -40,15 +46,19 @@ def test_j2_sweep_figure_panels_errorbars_regions_markers(j2_runs):
         t.get_text() for t in fig.legends[0].get_texts())
 
 
-def test_j2_sweep_figure_adds_vmc_row(j2_runs):
+def test_j2_sweep_figure_adds_vmc_and_correlation_rows(j2_runs):
     vmc = j2_runs[~j2_runs["expressibility"] & (j2_runs["arch"] == "cnn")].copy()
     vmc["source"], vmc["target"], vmc["arch"], vmc["eps_train"] = "vmc", "state", "sr", math.nan
     points = points_table(pd.concat([j2_runs, vmc], ignore_index=True), "fig2")
-    fig = F.j2_sweep_figure(points, None, REGIONS)
+    correlation = correlation_table(points, "fig2", n_boot=50)
+    fig = F.j2_sweep_figure(points, None, REGIONS, correlation=correlation)
     axes = _axes(fig)
-    assert len(axes) == 4
-    assert [ax.get_title(loc="left") for ax in axes] == ["a", "b", "c", "d"]
+    assert len(axes) == 6  # 2 clusters × (supervised, SR, supervised vs SR)
+    assert [ax.get_title(loc="left") for ax in axes] == ["a", "b", "c", "d", "e", "f"]
     assert axes[2].get_ylabel() == "overlap after SR"
+    assert axes[4].get_xlabel() == "overlap after SR"
+    labels = [t.get_text() for t in axes[4].get_legend().get_texts()]
+    assert len(labels) == 2 and all(label.startswith("$\\rho$ = ") for label in labels)
 
 
 def test_eps_sweep_figure_log_axis_fits_and_critical_markers(eps_runs):
@@ -108,3 +118,16 @@ def test_clusters_figure_and_save_pdf_are_reproducible(tmp_path):
     assert data.startswith(b"%PDF") and b"/Subtype /Image" not in data
     assert data == second.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf", "b.pdf"]
+
+
+def test_j2_sweep_figure_draws_the_marshall_baseline(j2_runs):
+    base = j2_runs[(j2_runs["arch"] == "dense1") & (j2_runs["seed"] == 0)
+                   & ~j2_runs["expressibility"]].copy()
+    base["source"] = base["arch"] = "marshall"
+    base["overlap"] = 1.0 - base["j2"]
+    points = points_table(pd.concat([j2_runs, base], ignore_index=True), "fig2")
+    fig = F.j2_sweep_figure(points, None, REGIONS, clusters=["square_24", "kagome_24"])
+    for ax in _axes(fig):
+        (line,) = [ln for ln in ax.lines if ln.get_label() == "Marshall sign rule"]
+        assert line.get_ydata()[0] == pytest.approx(1.0) and line.get_linestyle() == ":"
+    assert "Marshall sign rule" in [t.get_text() for t in fig.legends[0].get_texts()]

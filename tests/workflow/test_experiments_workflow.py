@@ -31,6 +31,8 @@ from tests.workflow.helpers import (
     smk_env,
     snakemake,
     snakemake_cmd,
+    trained_runs,
+    training_jobs,
     wait_for,
 )
 
@@ -91,7 +93,10 @@ def test_dry_run_of_paper_config_lists_every_job(tmp_path):
     assert re.search(r"mem_mb=\d{3,}", proc.stdout)
     plan = expected_plan(config)
     counts = job_counts(proc.stdout)
-    assert counts["train"] == len(plan["runs"]) > 2000
+    # every run is listed once, as an output of its ensemble job (or of rule train)
+    runs = trained_runs(proc.stdout)
+    assert len(runs) == len(set(runs)) == len(plan["runs"]) > 2000
+    assert sum(training_jobs(counts).values()) < len(plan["runs"]) / 5  # ensembles of runs
     for rule, n in {**count(plan["figures"]), **count(plan["aggregates"])}.items():
         assert counts[rule] == n, rule
     # the paper's experiments are all there, with the supplementary 30-site ones
@@ -115,9 +120,13 @@ def test_dry_run_of_paper_config_lists_every_job(tmp_path):
     # the main job (bin/main): Fig. 3 alone = 4 ground states, 200 trainings, 1 table, 1 figure
     proc = snakemake(workdir, "-n", "results/figures/fig3.pdf")
     assert_ok(proc)
-    assert job_counts(proc.stdout) == {"cluster": 1, "ground_state": 4, "train": 200,
-                                       "aggregate_eps_sweep": 1, "figure_eps_sweep": 1,
-                                       "total": 207}
+    counts = job_counts(proc.stdout)
+    assert len(trained_runs(proc.stdout)) == 200
+    n_train = sum(training_jobs(counts).values())
+    assert {k: v for k, v in counts.items() if not k.startswith("train")} == {
+        "cluster": 1, "ground_state": 4, "aggregate_eps_sweep": 1, "figure_eps_sweep": 1,
+        "total": 7 + n_train}
+    assert 2 <= n_train <= 12  # ensembles of ≤ 32 runs on CPUs, at least one per core
 
 
 # ----------------------------------------------------------------------------- CI run
@@ -126,7 +135,9 @@ def test_ci_run_produces_every_enabled_figure_as_vector_pdf(test_run):
     plan = expected_plan(config)
     out = (test_run / "snakemake.out").read_text()
     counts = job_counts(out)
-    assert counts["train"] == len(plan["runs"])
+    runs = trained_runs(out)
+    assert len(runs) == len(set(runs)) == len(plan["runs"])
+    assert sum(training_jobs(counts).values()) < len(plan["runs"])  # ensembles ran
     for name in plan["figures"]:
         pdf = (test_run / f"results/figures/{name}.pdf").read_bytes()
         assert pdf.startswith(b"%PDF")
@@ -150,7 +161,15 @@ def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
                    "min", "max"):
         assert column in table.columns
     # square_10 and kagome_12, 2 J2 each, dense1 and cnn: 8 points of 2 seeds
-    assert len(table) == 8 and (table["n"] == 2).all() and (table["source"] == "train").all()
+    assert (table["source"] == "vmc").sum() == 4  # fig2's SR points: their own test
+    # the Marshall-sign baseline, one exact point per (cluster, J2): the rule is exact for the
+    # unfrustrated square_10 (J2 = 0), and the kagome_12 lattice is not bipartite
+    marshall = table[table["source"] == "marshall"].set_index(["cluster", "j2"])
+    assert len(marshall) == 4 and (marshall["n"] == 1).all()
+    assert marshall.loc[("square_10", 0.0), "mean"] == pytest.approx(1.0, abs=1e-9)
+    assert (marshall["overlap_method"] == "exact").all()
+    table = table[table["source"] == "train"]
+    assert len(table) == 8 and (table["n"] == 2).all()
     for row in table.itertuples():
         runs = metrics[(metrics["cluster"] == row.cluster) & (metrics["j2"] == row.j2)
                        & (metrics["arch"] == row.arch) & (metrics["target"] == row.target)
@@ -162,6 +181,7 @@ def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
                                        abs=1e-15)
     # expressibility points of figS2 are separate points at εtrain = 1
     s2 = pd.read_parquet(test_run / "results/tables/figS2.parquet")
+    s2 = s2[s2["source"] == "train"]
     assert sorted(s2["eps_train"].unique()) == [0.2, 1.0]
     assert (s2["expressibility"] == (s2["eps_train"] == 1.0)).all()
 
@@ -185,9 +205,11 @@ def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
     assert meta["symmetries"] == "full" and meta["group"]["order"] == 256
     assert meta["sector"]["label"] == "T1+T2+C4+sigma_0+Z+" and len(meta["sectors"]) == 16
     assert meta["energy"] == pytest.approx(-44.913933, abs=1e-6)
-    # fig4: a transition row per target, with the kagome frustrated region attached
+    # fig4: a transition row per target, and one where the Marshall sign breaks down, with
+    # the kagome frustrated region attached
     tr = pd.read_parquet(test_run / "results/tables/fig4.transitions.parquet")
-    assert sorted(tr["target"]) == ["amplitude", "sign"]
+    assert sorted(zip(tr["source"], tr["target"], strict=True)) == [
+        ("marshall", "sign"), ("train", "amplitude"), ("train", "sign")]
     assert (tr["region_low"] == 0.51).all() and (tr["region_high"] == 1.82).all()
 
 
@@ -225,45 +247,30 @@ def test_disabled_experiment_is_built_when_named(test_run):
     assert (test_run / "results/figures/figS3.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_vmc_row_is_read_from_the_vmc_stage_files(test_run, tmp_path):
-    """A j2_sweep with `vmc: true` reads results/vmc/{cluster}/J2={j2}/seed={seed}/
-    metrics.parquet (here written by hand with the VMC stage's schema and identity columns,
-    as its rule would) into its table."""
-    import shutil
+def test_sr_row_and_correlation_come_from_real_vmc_runs(test_run):
+    """fig2 of the CI config has `vmc: true`: the VMC rule ran for every (cluster, J2, seed)
+    and the table holds their overlaps next to the supervised points, with the correlation."""
+    from nqsgen.stages.vmc import read_runs as read_vmc
 
-    import pyarrow.parquet as pq
-
-    from nqsgen import schemas
-
-    config = yaml.safe_load(CI_CONFIG.read_text())
-    config["experiments"] = {"figV": {"kind": "j2_sweep", "clusters": ["kagome_12"],
-                                      "eps": 0.2, "archs": ["dense1"], "seeds": 2,
-                                      "vmc": True}}
-    workdir = make_workdir(tmp_path / "run", config)
-    for sub in ("clusters", "ground_states", "train"):     # the CI run's results, mtimes kept
-        shutil.copytree(test_run / "results" / sub, workdir / "results" / sub)
-    truth = {}
-    for j2 in (0, 1):
-        for seed in (0, 1):
-            path = workdir / f"results/vmc/kagome_12/J2={j2}/seed={seed}/metrics.parquet"
-            path.parent.mkdir(parents=True)
-            truth[(j2, seed)] = 0.9 - 0.3 * j2 + 0.01 * seed
-            row = {"cluster": "kagome_12", "lattice": "kagome", "n_sites": 12,
-                   "dimension": 924, "j2": float(j2), "seed": seed, "sampler": "metropolis",
-                   "overlap": truth[(j2, seed)], "energy": -1.0, "wall_time_s": 1.0}
-            pq.write_table(schemas.table([row], schemas.VMC_METRICS), path)
-    proc = snakemake(workdir, "--cores", "2", "results/figures/figV.pdf")
-    assert_ok(proc)
-    assert job_counts(proc.stdout) == {"aggregate_j2_sweep": 1, "figure_j2_sweep": 1,
-                                       "total": 2}
-    table = pd.read_parquet(workdir / "results/tables/figV.parquet")
-    vmc = table[table["source"] == "vmc"].set_index("j2")
-    assert list(vmc.index) == [0.0, 1.0] and (vmc["n"] == 2).all()
-    assert vmc.loc[1.0, "mean"] == pytest.approx(0.605)
-    assert vmc.loc[1.0, "se"] == pytest.approx(0.005)
-    assert (vmc["lattice"] == "kagome").all() and (vmc["dimension"] == 924).all()
-    assert len(table[table["source"] == "train"]) == 2
-    assert (workdir / "results/figures/figV.pdf").read_bytes().startswith(b"%PDF")
+    out = (test_run / "snakemake.out").read_text()
+    assert job_counts(out)["vmc"] == 2 * 2 * 2  # 2 clusters × 2 J2 × vmc_seeds 2
+    runs = read_vmc(test_run / "results/vmc").to_pandas()
+    assert len(runs) == 8 and set(runs["cluster"]) == {"square_10", "kagome_12"}
+    assert ((runs["overlap"] > 0) & (runs["overlap"] <= 1 + 1e-9)).all()
+    table = pd.read_parquet(test_run / "results/tables/fig2.parquet")
+    sr = table[table["source"] == "vmc"].sort_values(["cluster", "j2"])
+    assert len(sr) == 4 and (sr["n"] == 2).all() and (sr["arch"] == "sr").all()
+    for row in sr.itertuples():
+        values = runs[(runs["cluster"] == row.cluster) & (runs["j2"] == row.j2)]["overlap"]
+        assert row.mean == pytest.approx(values.mean(), rel=1e-12)
+    corr = pd.read_parquet(test_run / "results/tables/fig2.correlation.parquet")
+    assert set(corr["cluster"]) == {"square_10", "kagome_12", "pooled"}
+    assert set(corr["arch"]) == {"dense1", "cnn"}
+    pooled = corr[corr["cluster"] == "pooled"]
+    assert (pooled["n_points"] == 4).all()  # 2 J2 per cluster: ρ per cluster is undefined
+    assert pooled["rho"].between(-1, 1).all()
+    log = (test_run / "logs/vmc/kagome_12/J2=0/seed=0.log").read_text()
+    assert "iter 30/30" in log and "final energy" in log
 
 
 def test_report_shows_every_figure_with_its_caption(test_run):

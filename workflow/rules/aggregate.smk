@@ -9,6 +9,7 @@ rule aggregate_j2_sweep:
     output:
         points=f"{paths.TABLE}.parquet",
         transitions=f"{paths.TABLE}.transitions.parquet",
+        correlation=f"{paths.TABLE}.correlation.parquet",
     params:
         settings=PLAN.settings,
         regions=config["frustrated_regions"],

@@ -65,6 +65,15 @@ def ground_state_dir(wildcards, input):
     return os.path.dirname(input.ground_state)
 
 
+def run_dirs(wildcards, output):
+    """An ensemble's run directories (derived from its outputs, so not a rerun trigger)."""
+    return " ".join(os.path.dirname(f) for f in output.metrics)
+
+
+def ground_state_flags(wildcards, input):
+    return " ".join(f"--ground-state {os.path.dirname(f)}" for f in input.ground_states)
+
+
 def ground_state_mem_mb(wildcards, attempt):
     return PLAN.ground_state_mem_mb(wildcards, attempt)
 
@@ -89,6 +98,7 @@ def vmc_runtime(wildcards, attempt):
     return PLAN.runtime("vmc", attempt)
 
 
-def scaling_results(wildcards):
-    """Read when the report is rendered (a custom object: not a rerun trigger)."""
-    return CaptionTable(f"{paths.TABLE.format(experiment=wildcards.experiment)}.scaling.parquet")
+def caption_table(wildcards):
+    """The experiment's tables, read when the report is rendered (a custom object: not a
+    rerun trigger)."""
+    return CaptionTable(paths.TABLE.format(experiment=wildcards.experiment))

@@ -34,6 +34,7 @@ rule figure_j2_sweep:
     input:
         points=f"{paths.TABLE}.parquet",
         transitions=f"{paths.TABLE}.transitions.parquet",
+        correlation=f"{paths.TABLE}.correlation.parquet",
     output:
         pdf=report(
             paths.FIGURE,
@@ -46,6 +47,7 @@ rule figure_j2_sweep:
         caption=PLAN.caption,
         settings=PLAN.settings,
         regions=config["frustrated_regions"],
+        results=caption_table,
     log:
         "logs/figures/{experiment}.log",
     benchmark:
@@ -105,7 +107,7 @@ rule figure_scaling:
         caption=PLAN.caption,
         settings=PLAN.settings,
         regions=config["frustrated_regions"],
-        results=scaling_results,
+        results=caption_table,
     log:
         "logs/figures/{experiment}.log",
     benchmark:

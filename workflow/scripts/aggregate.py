@@ -16,4 +16,4 @@ kind = smk.params.settings["kind"]
 sys.exit(run(lambda _: aggregate.aggregate(
     smk.wildcards.experiment, kind, list(smk.input.runs), list(smk.input.vmc),
     {name: smk.output[name] for name in smk.output.keys()}, smk.params.statistics,
-    smk.params.regions), []))
+    smk.params.regions, list(smk.input.baselines)), []))

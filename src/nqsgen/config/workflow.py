@@ -95,10 +95,22 @@ class Resources(Section):
 
 class TrainSection(Resources, TrainSettings):
     """Settings of every training run (rule train; the paper's "Training procedure").  Unset
-    hyper-parameters take the stage's defaults (listed here)."""
+    hyper-parameters take the stage's defaults (listed here).  Runs are trained in ensembles:
+    one job (one process, one GPU on SLURM) trains up to `ensemble_size` independent runs of
+    one cluster, target and architecture at once (nqsgen.ensemble)."""
 
     model_config = ConfigDict(extra="forbid")
-    runtime: int = Field(60, ge=1, description="Wall-time limit of one run in minutes.")
+    runtime: int = Field(60, ge=1, description=(
+        "Wall-time limit of one training job (a run or an ensemble) in minutes."))
+    ensemble_size: int | None = Field(None, ge=1, description=(
+        "Most runs one training job trains together (1: one job per run).  Default: 32 "
+        "when gpus is 0, 512 with GPUs (benchmarks/RESULTS.md); an ensemble's examples are "
+        "also kept below 3 GB."))
+    ensemble_group: Literal["seed", "eps", "j2"] | None = Field(None, description=(
+        "What the runs of one ensemble may differ in: seed (one point), eps (also εtrain: one "
+        "cluster, J2, target and architecture) or j2 (also J2; default).  Runs are grouped "
+        "only with runs of the same experiments, so that building one figure trains "
+        "nothing else."))
 
 
 class VmcSection(Resources, VmcSettings):
@@ -150,9 +162,12 @@ class J2SweepExperiment(ExperimentBase):
     expressibility: bool = Field(False, description=(
         "Also train at εtrain = 1 (whole basis) - the paper's dashed lines."))
     vmc: bool = Field(False, description=(
-        "Add a row of panels with the overlap after SR optimisation (Fig. 2 d-f), read from "
-        "results/vmc/{cluster}/J2={j2}/seed={seed}/metrics.parquet (rule vmc), with the same "
-        "clusters, J2 values and seeds."))
+        "Add the overlap after SR optimisation (Fig. 2 d-f; rule vmc, results/vmc/{cluster}/"
+        "J2={j2}/seed={seed}/metrics.parquet) for the same clusters and J2 values, and the "
+        "rank correlation of the supervised and SR overlaps (.correlation.parquet)."))
+    vmc_seeds: int | None = Field(None, ge=1, description=(
+        "SR runs per J2 point (seeds 0 .. vmc_seeds-1; default: seeds).  An SR run costs "
+        "minutes to tens of minutes per point (config/README.md), a supervised one seconds."))
 
 
 class EpsSweepExperiment(ExperimentBase):

@@ -6,11 +6,14 @@ API only: no pyplot, no display), drawn in the style of :mod:`nqsgen.plotting.st
 * :func:`clusters_figure` — Fig. 1: the clusters (J1 solid, J2 dashed);
 * :func:`j2_sweep_figure` — Figs. 2 and 4 (and their 30-site versions): overlap vs J2/J1, one
   panel per cluster, one curve per (target, architecture), expressibility (εtrain = 1) dashed,
+  the Marshall-sign baseline grey dotted,
   frustrated regions shaded, the located transition marked (▼ with its grid/bootstrap
-  interval); a second row of panels with the VMC (SR) overlap when the table has VMC points
+  interval), points whose ground state is degenerate (or not the ground state) ringed; a
+  second row of panels with the VMC (SR) overlap when the table has VMC points
   (Fig. 2 d–f);
 * :func:`eps_sweep_figure` — Fig. 3: overlap vs εtrain (log axis), one curve per J2, the fitted
-  logistic as a thin line and the critical εtrain marked (▼ with its bootstrap interval);
+  logistic as a thin line and the critical εtrain marked (▼ with its bootstrap interval),
+  degenerate ground states ringed as in Fig. 2;
 * :func:`scaling_figure` — Fig. 5: critical training-set size vs K (log–log), in draws εc·K
   and in distinct states, with the bootstrap intervals, unbracketed εc flagged (open markers)
   and the fitted power law n_c ∝ K^b; works with a single cluster.
@@ -69,6 +72,22 @@ def _errorbar(ax, x, y, se, style: dict, **kwargs):
     se = np.where(np.isfinite(se), se, 0.0)
     return ax.errorbar(x, y, yerr=se, color=style["color"], marker=style.get("marker", "o"),
                        label=style.get("label"), **kwargs)
+
+
+DEGENERATE_COLOR = "crimson"
+DEGENERATE_LABEL = "degenerate ground state\n(sign structure not unique)"
+
+
+def _flag_degenerate(ax, points: pd.DataFrame, x: str) -> None:
+    """Ring the points whose ground state is degenerate or not the ground state
+    (``ground_state_degenerate`` of the points table, :mod:`nqsgen.tables`)."""
+    if "ground_state_degenerate" not in points or points.empty:
+        return
+    flagged = points[[v is not None and not pd.isna(v) and bool(v)
+                      for v in points["ground_state_degenerate"]]]
+    if not flagged.empty:
+        ax.plot(flagged[x], flagged["mean"], linestyle="none", marker="o", ms=8, mfc="none",
+                mec=DEGENERATE_COLOR, mew=1.0, zorder=5, label=DEGENERATE_LABEL)
 
 
 def _empty_note(ax, text: str) -> None:
@@ -154,14 +173,17 @@ def clusters_figure(clusters: Sequence) -> object:
 # ----------------------------------------------------------------------------- Figs. 2, 4
 def j2_sweep_figure(points: pd.DataFrame, transitions: pd.DataFrame | None = None,
                     regions: Mapping[str, Sequence[float]] | None = None,
-                    clusters: Sequence[str] | None = None) -> object:
-    """Overlap vs J2/J1 per cluster (columns); a second row for VMC points if any."""
+                    clusters: Sequence[str] | None = None,
+                    correlation: pd.DataFrame | None = None) -> object:
+    """Overlap vs J2/J1 per cluster (columns); with VMC points a second row (Fig. 2 d–f) and
+    a third: the supervised overlap against the SR overlap per J2 point, with Spearman's ρ of
+    the ``correlation`` table."""
     regions = regions or {}
     transitions = transitions if transitions is not None else pd.DataFrame()
     train = points[points["source"] == "train"]
     vmc = points[points["source"] == "vmc"]
     clusters = list(clusters or dict.fromkeys(points["cluster"]))
-    n_rows = 2 if not vmc.empty else 1
+    n_rows = 3 if not vmc.empty else 1
     with _styled():
         fig, axes = _figure(n_rows, max(len(clusters), 1), legend=S.LEGEND_WIDTH, sharex="col")
         curves = train[~train["expressibility"].astype(bool)]
@@ -185,6 +207,7 @@ def j2_sweep_figure(points: pd.DataFrame, transitions: pd.DataFrame | None = Non
                               {**st, "label": None, "marker": None}, linestyle="--",
                               lw=0.9, zorder=2)
                     plotted.extend(expr["mean"])
+                _flag_degenerate(ax, curve, "j2")
                 if not transitions.empty:
                     tr = transitions[(transitions["source"] == "train")
                                      & (transitions["cluster"] == cluster)
@@ -195,6 +218,7 @@ def j2_sweep_figure(points: pd.DataFrame, transitions: pd.DataFrame | None = Non
                     for _, t in tr.iterrows():
                         _mark(ax, t["j2_c"], np.nanmin([t["j2_left"], t["j2_c_low"]]),
                               np.nanmax([t["j2_right"], t["j2_c_high"]]), st["color"])
+            plotted.extend(_baselines(ax, points, cluster))
             if sel.empty:
                 _empty_note(ax, f"no runs for {cluster}")
             else:
@@ -205,7 +229,7 @@ def j2_sweep_figure(points: pd.DataFrame, transitions: pd.DataFrame | None = Non
             panel_label(ax, col)
             if n_rows == 1:
                 ax.set_xlabel(S.J2_LABEL)
-        if n_rows == 2:
+        if n_rows == 3:
             st = S.arch_style("sr")
             for col, cluster in enumerate(clusters):
                 ax = axes[1][col]
@@ -217,13 +241,69 @@ def j2_sweep_figure(points: pd.DataFrame, transitions: pd.DataFrame | None = Non
                     _empty_note(ax, f"no VMC runs for {cluster}")
                 else:
                     _errorbar(ax, sel["j2"], sel["mean"], sel["se"], st, zorder=3)
+                    _flag_degenerate(ax, sel, "j2")
                     _j2_limits(ax, sel["j2"])
                 _overlap_limits(ax, sel["mean"])
                 ax.set_xlabel(S.J2_LABEL)
                 ax.set_ylabel("overlap after SR" if col == 0 else "")
                 panel_label(ax, len(clusters) + col)
+                _correlation_panel(axes[2][col], curves, vmc, cluster, correlation,
+                                   several_targets, several_archs)
+                panel_label(axes[2][col], 2 * len(clusters) + col)
         _legend(fig, axes.ravel(), title=_eps_title(train), extra=_j2_legend_extra(train))
     return fig
+
+
+BASELINE_STYLE = {"marshall": {"color": "0.45", "marker": "s", "label": "Marshall sign rule",
+                                 "linestyle": ":"}}
+
+
+def _baselines(ax, points: pd.DataFrame, cluster: str) -> list:
+    """The sign baselines of ``cluster`` (grey dotted), returning their values."""
+    values = []
+    for name, st in BASELINE_STYLE.items():
+        sel = points[(points["source"] == name) & (points["cluster"] == cluster)]
+        sel = sel.sort_values("j2")
+        if sel.empty:
+            continue
+        ax.plot(sel["j2"], sel["mean"], color=st["color"], marker=st["marker"], ms=2.5,
+                lw=0.8, linestyle=st["linestyle"], label=st["label"], zorder=2)
+        values.extend(sel["mean"])
+    return values
+
+
+def _correlation_panel(ax, curves, vmc, cluster, correlation, several_targets,
+                       several_archs) -> None:
+    """Supervised test overlap (y) against the SR overlap (x) at each J2 of ``cluster``."""
+    sr = vmc[vmc["cluster"] == cluster][["j2", "mean", "se"]]
+    sel = curves[curves["cluster"] == cluster].merge(sr, on="j2", suffixes=("", "_sr"))
+    for (target, arch), pairs in sel.groupby(["target", "arch"], sort=False):
+        st = S.curve_style(target, arch, several_targets, several_archs)
+        ax.errorbar(pairs["mean_sr"], pairs["mean"], xerr=pairs["se_sr"].fillna(0),
+                    yerr=pairs["se"].fillna(0), color=st["color"], marker=st["marker"],
+                    linestyle="none", zorder=3)
+        rho = _rho(correlation, cluster, target, arch)
+        if rho is not None:
+            ax.plot([], [], color=st["color"], marker=st["marker"], linestyle="none",
+                    label=rf"$\rho$ = {rho[0]:.2f} [{rho[1]:.2f}, {rho[2]:.2f}]")
+    if sel.empty:
+        _empty_note(ax, "no supervised and SR points at the same J2")
+    else:
+        ax.legend(loc="lower right", fontsize=5.5)
+    ax.set_xlabel("overlap after SR")
+    ax.set_ylabel("supervised test overlap" if ax.get_subplotspec().colspan.start == 0
+                  else "")
+
+
+def _rho(correlation, cluster, target, arch):
+    if correlation is None or correlation.empty:
+        return None
+    sel = correlation[(correlation["cluster"] == cluster) & (correlation["target"] == target)
+                      & (correlation["arch"] == arch)]
+    if sel.empty or not np.isfinite(sel["rho"].iloc[0]):
+        return None
+    row = sel.iloc[0]
+    return row["rho"], row["rho_low"], row["rho_high"]
 
 
 def _j2_legend_extra(train: pd.DataFrame) -> list:
@@ -273,6 +353,7 @@ def eps_sweep_figure(points: pd.DataFrame, critical: pd.DataFrame | None = None,
                 label = f"{j2:g}" + (" (frustrated)" if frustrated else "")
                 _errorbar(ax, curve["eps_train"], curve["mean"], curve["se"],
                           {"color": color, "marker": "o", "label": label}, zorder=3)
+                _flag_degenerate(ax, curve, "eps_train")
                 fit = _critical_row(critical, cluster, j2, target, arch)
                 if fit is not None and math.isfinite(fit["log10_eps_c"]):
                     x = np.linspace(np.log10(curve["eps_train"].min()),

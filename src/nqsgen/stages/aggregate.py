@@ -5,10 +5,11 @@
         [--confidence 0.95] [--min-step 0.25] [--seed 0] [--config config/config.yaml]
 
 ``--runs``/``--vmc`` take metrics.parquet files or directories (every metrics.parquet below
-them).  Writes ``{tables}/{experiment}.parquet`` and, by kind, ``.transitions.parquet``
-(j2_sweep), ``.critical.parquet`` (eps_sweep, scaling) and ``.scaling.parquet`` (scaling),
-each atomically.  ``--config`` supplies the frustrated regions (``frustrated_regions``); the
-workflow passes everything itself (rules ``aggregate_*``, ``workflow/scripts/aggregate.py``).
+them).  Writes ``{tables}/{experiment}.parquet`` and, by kind, ``.transitions.parquet`` and
+``.correlation.parquet`` (j2_sweep), ``.critical.parquet`` (eps_sweep, scaling) and
+``.scaling.parquet`` (scaling), each atomically.  ``--config`` supplies the frustrated regions
+(``frustrated_regions``); the workflow passes everything itself (rules ``aggregate_*``,
+``workflow/scripts/aggregate.py``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from nqsgen.config.workflow import AggregateSettings, FrustratedRegions
 from nqsgen.errors import ConfigError
 from nqsgen.stages.base import StageParser, run, setup_logging
 from nqsgen.tables import (
+    correlation_table,
     critical_table,
     points_table,
+    read_baselines,
     read_train_runs,
     read_vmc_runs,
     scaling_table,
@@ -35,9 +38,10 @@ from nqsgen.tables import (
 log = logging.getLogger("nqsgen.aggregate")
 
 #: Tables of each experiment kind (besides the points), with their schemas.
-TABLES = {"j2_sweep": ("transitions",), "eps_sweep": ("critical",),
+TABLES = {"j2_sweep": ("transitions", "correlation"), "eps_sweep": ("critical",),
           "scaling": ("critical", "scaling")}
 SCHEMAS = {"points": schemas.POINTS, "transitions": schemas.TRANSITIONS,
+           "correlation": schemas.CORRELATION,
            "critical": schemas.CRITICAL, "scaling": schemas.SCALING}
 
 
@@ -49,8 +53,9 @@ def table_paths(prefix: str | Path, kind: str) -> dict[str, Path]:
 
 
 def aggregate(name: str, kind: str, runs: list, vmc: list, outputs: dict, statistics: dict,
-              regions: dict) -> dict[str, pd.DataFrame]:
-    """Read the runs, write the tables of ``kind`` to ``outputs`` ({table: path})."""
+              regions: dict, baselines: list = ()) -> dict[str, pd.DataFrame]:
+    """Read the runs (and sign baselines), write the tables of ``kind`` to ``outputs``
+    ({table: path})."""
     if kind not in TABLES:
         raise ConfigError(f"unknown experiment kind {kind!r} (known: {', '.join(TABLES)})")
     boot = dict(n_boot=statistics["bootstrap"], ci=statistics["confidence"],
@@ -61,9 +66,14 @@ def aggregate(name: str, kind: str, runs: list, vmc: list, outputs: dict, statis
         vmc_runs = read_vmc_runs(vmc)
         log.info("%s: %d VMC runs", name, len(vmc_runs))
         frame = pd.concat([frame, vmc_runs], ignore_index=True)
+    if baselines:
+        frame = pd.concat([frame, read_baselines(baselines)], ignore_index=True)
+        log.info("%s: %d sign baselines", name, len(baselines))
     tables = {"points": points_table(frame, name)}
     if "transitions" in TABLES[kind]:
         tables["transitions"] = transitions_table(frame, name, regions, **boot)
+    if "correlation" in TABLES[kind]:
+        tables["correlation"] = correlation_table(tables["points"], name, **boot)
     if "critical" in TABLES[kind]:
         tables["critical"] = critical_table(frame, name, min_step=statistics["min_step"],
                                             **boot)
@@ -86,6 +96,10 @@ def _log_results(tables: dict) -> None:
                  "distinct; defined=%s bracketed=%s %s", row.cluster, row.j2, row.target,
                  row.arch, row.eps_c, row.eps_c_low, row.eps_c_high, row.n_c, row.n_c_unique,
                  row.defined, row.bracketed, row.message)
+    for row in tables.get("correlation", pd.DataFrame()).itertuples():
+        log.info("correlation %s %s %s: Spearman rho = %.3f [%.3f, %.3f] over %d J2 points",
+                 row.cluster, row.target, row.arch, row.rho, row.rho_low, row.rho_high,
+                 row.n_points)
     for row in tables.get("scaling", pd.DataFrame()).itertuples():
         log.info("scaling J2=%g %s %s: n_c ∝ K^%.3f ± %.3f (distinct states %.3f ± %.3f), "
                  "growth ×%.3g over %d clusters %s", row.j2, row.target, row.arch,
@@ -113,6 +127,7 @@ def parse_args(argv=None):
     a("--kind", required=True, choices=list(TABLES), help="experiment kind")
     a("--runs", nargs="+", default=[], help="training metrics files or directories")
     a("--vmc", nargs="*", default=[], help="VMC metrics files or directories")
+    a("--baselines", nargs="*", default=[], help="sign-baseline files (marshall.parquet)")
     a("--tables", default="results/tables", help="output directory (default results/tables)")
     a("--config", help="workflow config to take frustrated_regions from")
     defaults = AggregateSettings()
@@ -136,7 +151,7 @@ def main(argv=None) -> int:
                                           AggregateSettings.model_fields}).model_dump()
         outputs = table_paths(Path(args.tables) / args.experiment, args.kind)
         aggregate(args.experiment, args.kind, metrics_files(args.runs),
-                  metrics_files(args.vmc), outputs, statistics, regions)
+                  metrics_files(args.vmc), outputs, statistics, regions, args.baselines)
 
     return run(stage, argv)
 

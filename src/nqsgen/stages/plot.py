@@ -42,7 +42,8 @@ def plot(kind: str, out, tables: dict | None = None, clusters: list | None = Non
         fig = figures.clusters_figure(clusters)
     elif kind == "j2_sweep":
         fig = figures.j2_sweep_figure(read("points"), read("transitions"), regions,
-                                      clusters=panel_clusters)
+                                      clusters=panel_clusters,
+                                      correlation=read("correlation"))
     elif kind == "eps_sweep":
         fig = figures.eps_sweep_figure(read("points"), read("critical"), regions)
     elif kind == "scaling":
