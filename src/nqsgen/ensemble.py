@@ -62,12 +62,15 @@ from nqsgen.training import TrainConfig, TrainResult, example_losses, log_epoch
 log = logging.getLogger("nqsgen.ensemble")
 
 
-def init_member(streams: dict, model_config, cluster):
+def init_member(streams: dict, model_config, cluster, *, target: str = "sign",
+                ground_state=None):
     """A member's network and shuffling generator from its seed streams, drawn exactly as a
     separate run draws them (:mod:`nqsgen.stages.train`): torch's global generator seeded from
-    the ``torch`` stream, the network built, then the batch generator seeded from it."""
+    the ``torch`` stream, the network built, then the batch generator seeded from it.
+    ``target`` and ``ground_state`` are the build context (:func:`nqsgen.models.build_model`;
+    they draw nothing from the streams)."""
     torch.manual_seed(int(streams["torch"].integers(2**62)))
-    model = build_model(model_config, cluster)
+    model = build_model(model_config, cluster, target=target, ground_state=ground_state)
     generator = torch.Generator().manual_seed(int(streams["torch"].integers(2**62)))
     return model, generator
 
@@ -500,9 +503,7 @@ def exact_ensemble_overlaps(net: StackedNetwork, rows: list[int], ground_state,
 
 def net_sites(net: StackedNetwork) -> int:
     """N, the number of input spins of the members."""
-    if net.kind == "cnn":
-        return int(net.sites.numel())
-    return int(net.params[0].shape[-1])
+    return net.n_sites
 
 
 def member_predictor(net: StackedNetwork, row: int, device):

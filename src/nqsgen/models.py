@@ -11,8 +11,8 @@ Input and output conventions (all architectures)
     (computed from ℓ in the numerically stable form, see :mod:`nqsgen.training`);
   - target ``amplitude``: log|ψ| (natural logarithm of an unnormalised amplitude a = e^output).
 
-Architectures (:func:`build_model`)
------------------------------------
+Architectures (:func:`build_model`; the registry :mod:`nqsgen.architectures`, one module each)
+------------------------------------------------------------------------------------------
 * ``dense1``: N → h → 1 (one hidden layer of h units).
 * ``dense2``: N → h → h → 1.
 * ``cnn``: two periodic convolution layers over the cluster's lattice, global mean pooling over
@@ -25,6 +25,10 @@ Architectures (:func:`build_model`)
   tilted supercells (e.g. square_10, supercell (3,1),(1,−3)) need no special treatment.  Each
   layer is equivariant under the cluster's translations and the pooled output is invariant
   (up to floating-point summation order).
+
+* ``gcnn``: a group-equivariant CNN over the cluster's space group (optionally × spin
+  inversion), its output projected on the ground state's sector so that the predicted sign
+  obeys sign(g·σ) = χ(g)·sign(σ) for every group element (:mod:`nqsgen.architectures.gcnn`).
 
 Hidden layers use the configured activation (default ReLU) followed by dropout (default 0).
 
@@ -41,7 +45,6 @@ outputs (M, B).
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -50,13 +53,26 @@ import numpy as np
 import torch
 from torch import nn
 
+from nqsgen import architectures
+from nqsgen.architectures import (  # noqa: F401  (re-exported)
+    ACTIVATIONS,
+    CPU_INFERENCE_BATCH,
+    GPU_INFERENCE_BATCH,
+    Context,
+)
+from nqsgen.architectures.cnn import (  # noqa: F401  (re-exported)
+    LatticeCNN,
+    PeriodicConv,
+    cell_tables,
+    kernel_translations,
+    neighbour_table,
+)
+from nqsgen.architectures.dense import Dense
 from nqsgen.errors import ConfigError
 
-ARCHITECTURES = ("dense1", "dense2", "cnn")
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU,
-               "softplus": nn.Softplus}
-CPU_INFERENCE_BATCH = 4096  # states per forward pass on CPU (dense): activations stay in cache
-GPU_INFERENCE_BATCH = 1 << 18
+#: The built-in architectures (the registry, :mod:`nqsgen.architectures`, may hold more).
+ARCHITECTURES = architectures.builtin_names()
+GROUPS = ("space", "space+inversion")
 
 
 @dataclass(frozen=True)
@@ -73,11 +89,13 @@ class ModelConfig:
     kernel_radius: float = 1.5
     activation: str = "relu"
     dropout: float = 0.0
+    gcnn_group: str = "space"
 
     def validate(self) -> None:
-        if self.arch not in ARCHITECTURES:
-            raise ConfigError(f"unknown architecture {self.arch!r} "
-                              f"(known: {', '.join(ARCHITECTURES)})")
+        architectures.get(self.arch)  # unknown names: ConfigError listing the known
+        if self.gcnn_group not in GROUPS:
+            raise ConfigError(f"unknown G-CNN group {self.gcnn_group!r} "
+                              f"(known: {', '.join(GROUPS)})")
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"unknown activation {self.activation!r} "
                               f"(known: {', '.join(ACTIVATIONS)})")
@@ -90,117 +108,20 @@ class ModelConfig:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-def build_model(config: ModelConfig, cluster) -> nn.Module:
-    """The network of ``config`` for ``cluster`` (parameters drawn from torch's global RNG)."""
+def build_model(config: ModelConfig, cluster, *, target: str = "sign", ground_state=None,
+                characters=None) -> nn.Module:
+    """The network of ``config`` for ``cluster`` (parameters drawn from torch's global RNG),
+    built by the registered architecture ``config.arch`` (:mod:`nqsgen.architectures`).
+    ``target``, ``ground_state`` and ``characters`` are the :class:`Context` (the G-CNN reads
+    the ground state's sector from them; the other built-ins ignore them)."""
     config.validate()
-    act = ACTIVATIONS[config.activation]
-    if config.arch == "cnn":
-        return LatticeCNN(cluster, config.channels, config.kernel_radius, act, config.dropout)
-    depth = 1 if config.arch == "dense1" else 2
-    return Dense(cluster.n_sites, config.width, depth, act, config.dropout)
-
-
-class Dense(nn.Module):
-    """Fully connected network N → h (→ h …) → 1 with ``depth`` hidden layers."""
-
-    inference_batch = CPU_INFERENCE_BATCH
-
-    def __init__(self, n_sites: int, width: int, depth: int, activation=nn.ReLU,
-                 dropout: float = 0.0):
-        super().__init__()
-        layers: list[nn.Module] = []
-        n_in = n_sites
-        for _ in range(depth):
-            layers += [nn.Linear(n_in, width), activation()]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            n_in = width
-        layers.append(nn.Linear(n_in, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
-
-
-# ----------------------------------------------------------------------------- lattice CNN
-def kernel_translations(cluster, radius: float) -> np.ndarray:
-    """Indices k of the translations (rows of ``cluster.translations``) in the CNN stencil.
-
-    A translation by the cell vector t is in the stencil when its shortest periodic image
-    t + n1·L1 + n2·L2 has cartesian length ≤ ``radius`` · |a1|.  Sorted by that length, then k;
-    the identity (k = 0) comes first.
-    """
-    vectors = cluster.lattice.vectors
-    images = np.array(list(itertools.product(range(-2, 3), repeat=2))) @ cluster.supercell
-    shifted = cluster.translation_vectors[:, None, :] + images[None, :, :]
-    lengths = np.linalg.norm(shifted @ vectors, axis=-1).min(axis=1)
-    cutoff = radius * np.linalg.norm(vectors[0]) + 1e-9
-    chosen = np.nonzero(lengths <= cutoff)[0]
-    return chosen[np.lexsort((chosen, np.round(lengths[chosen], 9)))]
-
-
-def cell_tables(cluster) -> tuple[np.ndarray, np.ndarray]:
-    """``(site_of, cell_of)``: ``site_of[c, s]`` is the site of sublattice s in cell c, where
-    cell c is the image of cell 0 under translation c; ``cell_of[i]`` the cell of site i."""
-    first = np.nonzero((cluster.cells == cluster.cells[0]).all(axis=1))[0]
-    first = first[np.argsort(cluster.sublattice[first])]
-    site_of = cluster.translations[:, first]  # (n_cells, n_sub)
-    cell_of = np.empty(cluster.n_sites, dtype=np.int64)
-    cell_of[site_of] = np.arange(cluster.n_cells)[:, None]
-    return site_of, cell_of
-
-
-def neighbour_table(cluster, radius: float) -> np.ndarray:
-    """``table[c, j]``: the cell reached from cell c by the j-th stencil translation."""
-    site_of, cell_of = cell_tables(cluster)
-    ks = kernel_translations(cluster, radius)
-    return cell_of[cluster.translations[ks][:, site_of[:, 0]]].T.copy()  # (n_cells, D)
-
-
-class PeriodicConv(nn.Module):
-    """Convolution over the cells of a periodic cluster, channels last: (B, n_cells, C_in) →
-    (B, n_cells, C_out), y[c] = b + Σ_j W_j · x[table[c, j]] (a gather, then one matmul)."""
-
-    def __init__(self, table: np.ndarray, c_in: int, c_out: int):
-        super().__init__()
-        self.n_cells, self.width = table.shape[0], table.shape[1] * c_in
-        self.register_buffer("flat", torch.as_tensor(table.reshape(-1), dtype=torch.long))
-        self.linear = nn.Linear(self.width, c_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # index_select (much faster than advanced indexing): (B, n_cells·D, C_in) → patches
-        patches = x.index_select(1, self.flat).view(x.shape[0], self.n_cells, self.width)
-        return self.linear(patches)
-
-
-class LatticeCNN(nn.Module):
-    """Two periodic convolutions, global mean pooling over cells, linear → 1 (translation
-    invariant).  The input σ (B, N) is regrouped into cells × sublattice channels."""
-
-    inference_batch = 512  # CPU inference batch: the patches stay in cache
-
-    def __init__(self, cluster, channels: int, radius: float, activation=nn.ReLU,
-                 dropout: float = 0.0):
-        super().__init__()
-        site_of, _ = cell_tables(cluster)
-        table = neighbour_table(cluster, radius)
-        self.shape = site_of.shape
-        self.register_buffer("sites", torch.as_tensor(site_of.reshape(-1), dtype=torch.long))
-        self.conv1 = PeriodicConv(table, site_of.shape[1], channels)
-        self.conv2 = PeriodicConv(table, channels, channels)
-        self.act1, self.act2 = activation(), activation()
-        self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
-        self.head = nn.Linear(channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.index_select(1, self.sites).view(x.shape[0], *self.shape)  # (B, cells, n_sub)
-        h = self.drop(self.act1(self.conv1(h)))
-        h = self.drop(self.act2(self.conv2(h)))
-        return self.head(h.mean(dim=1)).squeeze(-1)
+    context = Context(target=target, ground_state=ground_state, characters=characters)
+    return architectures.get(config.arch).build(config, cluster, context)
 
 
 def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    """Trainable parameters (frozen ones, e.g. the G-CNN's characters, are not counted)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 # ----------------------------------------------------------------------------- inference
@@ -274,8 +195,9 @@ def _shared_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) ->
 class StackedNetwork:
     """M independent networks of one architecture with stacked parameters (module docstring).
 
-    Built from M :func:`build_model` networks (:class:`Dense` or :class:`LatticeCNN`) of the
-    same configuration; ``params`` is the list of stacked leaf tensors (M, *shape) in the
+    Built from M :func:`build_model` networks of the same configuration (:class:`Dense` and
+    :class:`LatticeCNN` with hand-batched kernels, any other module generically through
+    ``torch.func.vmap``); ``params`` is the list of stacked leaf tensors (M, *shape) in the
     order of ``named_parameters()`` (``names``).  Members can be selected (:meth:`select`)
     and exported back into an ``nn.Module`` (:meth:`load_member`).  Dropout, when configured,
     draws its masks from torch's global generator for all members at once.
@@ -283,11 +205,13 @@ class StackedNetwork:
 
     def __init__(self, models: list[nn.Module], device: torch.device | str = "cpu"):
         first = models[0]
-        if not isinstance(first, Dense | LatticeCNN):
-            raise TypeError(f"cannot stack {type(first).__name__}")
-        self.kind = "cnn" if isinstance(first, LatticeCNN) else "dense"
+        if any(type(m) is not type(first) for m in models):
+            raise TypeError("cannot stack networks of different types")
+        self.kind = ("cnn" if isinstance(first, LatticeCNN) else
+                     "dense" if isinstance(first, Dense) else "generic")
         self.device = torch.device(device)
         self.names = [name for name, _ in first.named_parameters()]
+        self.trainable = [p.requires_grad for _, p in first.named_parameters()]
         self.params = [torch.stack([dict(m.named_parameters())[name].detach() for m in models])
                        .to(self.device).requires_grad_() for name in self.names]
         self.inference_batch = getattr(first, "inference_batch", CPU_INFERENCE_BATCH)
@@ -296,18 +220,28 @@ class StackedNetwork:
             self.shape = first.shape
             self.sites = first.sites.to(self.device)
             self.convs = [_ConvLayout(conv, self.device) for conv in (first.conv1, first.conv2)]
-        else:
+            self.n_sites = int(self.sites.numel())
+        elif self.kind == "dense":
             layers = list(first.net)
             self.activation = layers[1]
             self.dropout = next((m.p for m in layers if isinstance(m, nn.Dropout)), 0.0)
+            self.n_sites = int(self.params[0].shape[-1])
+        else:
+            # any other module: member-wise functional calls, vectorised by torch.func.vmap
+            # (buffers are the first member's: they may depend on the cluster, not the seed;
+            # member-specific constants are frozen parameters, e.g. the G-CNN's characters)
+            import copy
+
+            self.base = copy.deepcopy(first).to(self.device)
+            self.n_sites = int(first.n_sites)
 
     def __len__(self) -> int:
         return self.params[0].shape[0]
 
     @property
     def n_parameters(self) -> int:
-        """Parameters of one member."""
-        return sum(p[0].numel() for p in self.params)
+        """Trainable parameters of one member."""
+        return sum(p[0].numel() for p, t in zip(self.params, self.trainable, strict=True) if t)
 
     def select(self, rows) -> list[torch.Tensor]:
         """Detached copies of the parameters of members ``rows`` (an index tensor)."""
@@ -326,6 +260,8 @@ class StackedNetwork:
     def __call__(self, x: torch.Tensor, params=None, training: bool = False) -> torch.Tensor:
         """Outputs (M, B) for per-member inputs x (M, B, N) (float)."""
         params = self.params if params is None else params
+        if self.kind == "generic":
+            return self._generic(x, params, training, shared=False)
         if self.kind == "cnn":
             h = x.index_select(2, self.sites).view(*x.shape[:2], *self.shape)
             return self._cnn(h, params, training, shared_first=False)
@@ -338,6 +274,8 @@ class StackedNetwork:
         """Outputs (M, B) of every member for configurations x (B, N) shared by all (eval
         mode: dropout off)."""
         params = self.params if params is None else params
+        if self.kind == "generic":
+            return self._generic(x, params, False, shared=True)
         if self.kind == "cnn":
             h = x.index_select(1, self.sites).view(x.shape[0], *self.shape)
             return self._cnn(h, params, False, shared_first=True)
@@ -345,6 +283,20 @@ class StackedNetwork:
         for i in range(2, len(params) - 2, 2):
             h = self._hidden(_linear(h, params[i], params[i + 1]), False)
         return _linear(h, params[-2], params[-1]).squeeze(-1)
+
+    def _generic(self, x, params, training: bool, shared: bool) -> torch.Tensor:
+        """Outputs (M, B) of a generic module: ``functional_call`` of the first member with
+        each member's parameters, vectorised over the members (dropout masks differ)."""
+        from torch.func import functional_call, vmap
+
+        names = self.names
+
+        def one(p, xi):
+            return functional_call(self.base, dict(zip(names, p, strict=True)), (xi,))
+
+        self.base.train(training)
+        return vmap(one, in_dims=(0, None if shared else 0), randomness="different")(
+            tuple(params), x)
 
     def _hidden(self, h: torch.Tensor, training: bool) -> torch.Tensor:
         h = self.activation(h)

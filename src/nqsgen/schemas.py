@@ -49,7 +49,7 @@ PROVENANCE = (
 TRAIN_METRICS = _schema(
     *RUN_IDENTITY,
     _f("target", S, "sign (binary classifier) or amplitude (log|ψ|)"),
-    _f("arch", S, "dense1, dense2 or cnn"),
+    _f("arch", S, "architecture name (nqsgen.architectures: dense1, dense2, cnn, gcnn, ...)"),
     _f("eps_train", F, "εtrain: training draws / K"),
     _f("eps_val", F, "εval: validation draws / K"),
     _f("seed", I32, "run seed (draws, initialisation, batches)"),

@@ -39,6 +39,9 @@ class TrainSettings(Settings):
     kernel_radius: float = Field(1.5, gt=0, description=(
         "CNN stencil radius in units of |a1| (1.5: the 3x3 / hexagonal stencil)."))
     activation: Activation = Field("relu", description="Hidden-layer activation.")
+    gcnn_group: Literal["space", "space+inversion"] = Field("space", description=(
+        "G-CNN (arch gcnn): the group - the cluster's space group, or it times spin "
+        "inversion."))
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout probability after hidden layers.")
     weight_decay: float = Field(0.0, ge=0, description="Adam L2 weight decay.")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate.")

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from nqsgen import architectures
 from nqsgen.config.hyperparameters import TrainSettings, VmcSettings
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]+$")]
@@ -26,9 +27,10 @@ ClusterList = Annotated[list[Name], Field(min_length=1, json_schema_extra={"uniq
 J2List = Annotated[list[float], Field(min_length=1, json_schema_extra={"uniqueItems": True},
                                       description=(
     "J2/J1 values (each must have a ground state; at most 6 significant digits)."))]
-Archs = Annotated[list[Literal["dense1", "dense2", "cnn"]], Field(
+Archs = Annotated[list[Literal[architectures.builtin_names()]], Field(  # type: ignore[valid-type]
     min_length=1, json_schema_extra={"uniqueItems": True},
-    description="Network architectures (python -m nqsgen.stages.train --arch).")]
+    description="Network architectures (python -m nqsgen.stages.train --arch; the registry "
+    "nqsgen.architectures).")]
 Targets = Annotated[list[Literal["sign", "amplitude"]], Field(
     min_length=1, json_schema_extra={"uniqueItems": True},
     description="What the networks learn - sign (binary classifier) or amplitude (log|ψ|).")]

@@ -36,6 +36,7 @@ ARCH = {
     "dense1": {"color": "#0072B2", "marker": "o", "label": "dense, 1 layer"},
     "dense2": {"color": "#E69F00", "marker": "s", "label": "dense, 2 layers"},
     "cnn": {"color": "#009E73", "marker": "^", "label": "CNN"},
+    "gcnn": {"color": "#D55E00", "marker": "v", "label": "G-CNN"},
     "sr": {"color": "#CC79A7", "marker": "D", "label": "SR (2 × dense 2-layer)"},
 }
 #: Colour, marker and label of each learning target (the paper's Fig. 4 convention).

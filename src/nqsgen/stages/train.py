@@ -86,7 +86,9 @@ from nqsgen.stages.base import StageParser, check_threads, cluster_of, run, setu
 
 log = logging.getLogger("nqsgen.train")
 
-ARCHS = ("dense1", "dense2", "cnn")
+#: The built-in architectures; ``--arch`` accepts every registered one
+#: (:mod:`nqsgen.architectures`).
+ARCHS = ("dense1", "dense2", "cnn", "gcnn")
 #: Columns of metrics.parquet, in order.
 METRIC_COLUMNS = tuple(schemas.TRAIN_METRICS.names)
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "val_overlap", "time_s")
@@ -118,7 +120,8 @@ def parse_args(argv=None):
     a = p.add_argument
     a("--j2", type=float, help="J2/J1 of the ground state (one run)")
     a("--target", required=True, choices=TARGETS, help="sign | amplitude")
-    a("--arch", required=True, choices=ARCHS, help="dense1 | dense2 | cnn")
+    a("--arch", required=True, metavar="ARCH", help="a registered architecture: "
+      + " | ".join(ARCHS) + " (nqsgen.architectures)")
     a("--eps", type=float, help="εtrain in (0, 1]; 1 = expressibility mode (one run)")
     a("--seed", type=int, help="run seed (sampling, initialisation, batches; one run)")
     a("--out", help="run directory (replaced atomically; one run)")
@@ -132,6 +135,7 @@ def parse_args(argv=None):
     add_arguments(p, TrainSettings)
     args = p.parse_args(argv)
     settings = settings_from(args, TrainSettings)
+    _check_arch(args.arch)
     args.from_runs = bool(args.runs)
     args.runs = _runs(args, settings)
     check_threads(args.threads)
@@ -139,6 +143,14 @@ def parse_args(argv=None):
         "eps_val": args.runs[0].eps_val if len(args.runs) == 1 else settings.eps_val,
         "mc_samples": settings.mc_samples or mc_sample_size(settings.mc_se)})
     return args
+
+
+def _check_arch(name: str) -> None:
+    from nqsgen import architectures
+
+    if name not in architectures.names():
+        raise ConfigError(f"argument --arch: invalid choice: {name!r} (registered "
+                          f"architectures: {', '.join(architectures.names())})")
 
 
 def _runs(args, settings) -> list[Run]:
@@ -316,7 +328,8 @@ def _member(args, cluster, r: Run, state) -> dict:
     from nqsgen.ensemble import init_member
 
     streams = seed_streams(r.seed)
-    model, generator = init_member(streams, model_config(args), cluster)
+    model, generator = init_member(streams, model_config(args), cluster, target=args.target,
+                                   ground_state=state)
     split = make_split(state, r.eps, r.eps_val, streams, args.settings.expressibility_mode)
     log.info("%s: train %d examples (%d unique, mass %.4f), val %d (%d unique, mass %.4f); "
              "test set %d states, mass %.4f", r.label, len(split.train), split.train.unique,
@@ -444,7 +457,7 @@ def model_config(args):
     s = args.settings
     return ModelConfig(arch=args.arch, width=s.width, channels=s.channels,
                        kernel_radius=s.kernel_radius, activation=s.activation,
-                       dropout=s.dropout)
+                       dropout=s.dropout, gcnn_group=s.gcnn_group)
 
 
 def train_config(args):

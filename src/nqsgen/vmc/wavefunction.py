@@ -27,11 +27,25 @@ import numpy as np
 import torch
 from torch import nn
 
+from nqsgen import architectures
+from nqsgen.architectures import ACTIVATIONS
 from nqsgen.basis import spins as _spins
 from nqsgen.errors import ConfigError
-from nqsgen.models import ACTIVATIONS, Dense
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: The registered architecture (:mod:`nqsgen.architectures`) of both networks.
+VMC_ARCH = "dense2"
+
+
+def _network(n_sites: int, width: int, activation: str) -> nn.Module:
+    """A ``VMC_ARCH`` network N → width → width → 1, built by the registry."""
+    from types import SimpleNamespace
+
+    from nqsgen.models import ModelConfig
+
+    config = ModelConfig(arch=VMC_ARCH, width=width, activation=activation)
+    return architectures.get(VMC_ARCH).build(config, SimpleNamespace(n_sites=n_sites),
+                                             architectures.Context(target="amplitude"))
 
 
 class WaveFunction(nn.Module):
@@ -51,8 +65,8 @@ class WaveFunction(nn.Module):
         if width < 1 or phase_width < 1:
             raise ConfigError(f"widths must be ≥ 1, got {width}, {phase_width}")
         self.n_sites = n_sites
-        self.amplitude = Dense(n_sites, width, 2, ACTIVATIONS[activation])
-        self.phase = Dense(n_sites, phase_width, 2, ACTIVATIONS[activation])
+        self.amplitude = _network(n_sites, width, activation)
+        self.phase = _network(n_sites, phase_width, activation)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.amplitude(x), self.phase(x)
