@@ -135,14 +135,40 @@ def test_rerun_replaces_an_existing_result(run_stage, tmp_path):
      "symmetry sector 'X+' does not exist"),
     (["--cluster", "square_36", "--j2", "0.5", "--memory-limit-gb", "8"],
      "the symmetric basis (~16,543,216 representatives, |G|=576"),
+    (["--cluster", "square_10", "--j2", "0", "--j1", "0"], "the Hamiltonian is zero"),
+    (["--cluster", "square_10", "--j2", "0", "--threads", "0"], "--threads must be ≥ 1"),
+    (["--cluster", "square_10", "--j2", "0", "--symmetries", "none", "--sectors", "trivial"],
+     "applies to symmetric solves only"),
 ])
 def test_bad_input_is_one_line(run_stage, tmp_path, args, message):
-    proc = run_stage("nqsgen.ground_state", *args, "--out", tmp_path / "x", check=False)
+    """On 2 ranks under a timeout: one line from rank 0, every rank exits, nothing written."""
+    proc = run_stage("nqsgen.ground_state", *args, "--out", tmp_path / "x", check=False,
+                     ranks=2, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("out,message", [
+    ("/proc/nqsgen-gs", "--out /proc/nqsgen-gs"),       # not creatable
+    ("user_dir", "without metadata.json"),                # somebody's directory
+])
+def test_unwritable_output_is_refused_before_the_solve(run_stage, tmp_path, out, message):
+    """The output location is checked on every rank before the basis is built: no solve."""
+    if out == "user_dir":
+        out = tmp_path / "user_dir"
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    proc = run_stage("nqsgen.ground_state", "--cluster", "square_16", "--j2", "0.5", "--out",
+                     out, check=False, ranks=2, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], proc.stderr
+    assert "memory estimate" not in proc.stderr and "krylov" not in proc.stderr
+    if not isinstance(out, str):
+        assert (out / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.slow

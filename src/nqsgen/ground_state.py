@@ -36,13 +36,14 @@ from importlib import metadata as _pkg_metadata
 import numba
 import numpy as np
 
-from nqsgen import eigensolvers
+from nqsgen import eigensolvers, publish
 from nqsgen.basis import SzBasis
 from nqsgen.cli import OneLineParser
 from nqsgen.clusters import get_cluster
 from nqsgen.config import load_cluster_specs
 from nqsgen.errors import ConfigError, NqsgenError, SolverError
 from nqsgen.hamiltonian import Heisenberg
+from nqsgen.stages.base import collective
 from nqsgen.storage import DEFAULT_SHARD_ROWS, write_ground_state
 from nqsgen.symmetry import SYMMETRIES, cluster_group, solve_sectors
 from nqsgen.symmetry import memory_estimate as symmetric_memory_estimate
@@ -97,6 +98,15 @@ def _validate(args: argparse.Namespace) -> None:
         raise ConfigError(f"--shard-rows must be ≥ 1, got {args.shard_rows}")
     if args.max_iterations is not None and args.max_iterations < 1:
         raise ConfigError(f"--max-iterations must be ≥ 1, got {args.max_iterations}")
+    if args.ncv is not None and args.ncv < 2:
+        raise ConfigError(f"--ncv must be ≥ 2, got {args.ncv}")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
+    if args.memory_limit_gb is not None and not args.memory_limit_gb > 0:
+        raise ConfigError(f"--memory-limit-gb must be > 0, got {args.memory_limit_gb}")
+    if args.j1 == 0 and args.j2 == 0:
+        raise ConfigError("--j1 and --j2 are both 0: the Hamiltonian is zero (every state is "
+                          "a ground state)")
 
 
 def _node_comm(comm):
@@ -205,8 +215,13 @@ def run(args: argparse.Namespace, comm) -> dict | None:
     cluster = get_cluster(args.cluster, specs)
     if args.solver == "scipy" and comm.size > 1:
         raise ConfigError("--solver scipy is single-process; use --solver slepc under mpiexec")
-    _set_threads(args.threads, comm)
     symmetries = resolve_symmetries(args.symmetries, cluster.n_sites)
+    if symmetries == "none" and args.sectors != "all":
+        raise ConfigError(f"--sectors {args.sectors} applies to symmetric solves only "
+                          "(--symmetries none solves the full Sz = 0 sector)")
+    with collective(comm, "output location"):  # before any expensive work, on every rank
+        publish.check_output_location(args.out, "metadata.json")
+    _set_threads(args.threads, comm)
     hamiltonian = Heisenberg.from_cluster(cluster, j2=args.j2, j1=args.j1)
     what = f"{cluster.name} J2={args.j2:g}"
     if symmetries == "none":

@@ -116,6 +116,10 @@ BAD = {
     "sector label": ({"ground_states": {"square_16": {"j2": [0.0], "symmetries": "full",
                                                       "sectors": "Q+"}}},
                      "ground_states.square_16.sectors:"),
+    "sectors, full basis": ({"ground_states": {"square_16": {"j2": [0.0], "symmetries": "none",
+                                                             "sectors": "trivial"}}},
+                            "ground_states.square_16.sectors: trivial applies to symmetric "
+                            "solves only"),
     "region order": ({"frustrated_regions": {"square": [0.6, 0.4]}},
                      "frustrated_regions.square: lower end 0.6 ≥ upper end 0.4"),
 }

@@ -170,7 +170,7 @@ def check_semantics(config: dict) -> None:
         cluster = check_cluster(config, key, name)
         for j2 in gs["j2"]:
             check_j2(f"{key}.j2", j2)
-        if gs["sectors"] not in ("all", "trivial"):
+        if gs["sectors"] != "all":
             _check_sectors(f"{key}.sectors", cluster, gs)
     for lattice, (lo, hi) in config["frustrated_regions"].items():
         if not lo < hi:
@@ -183,7 +183,13 @@ def _check_sectors(key: str, cluster, gs: dict) -> None:
     from nqsgen.symmetry import cluster_group
     from nqsgen.symmetry.selection import resolve_symmetries, select_sectors
 
-    group = cluster_group(cluster, resolve_symmetries(gs["symmetries"], cluster.n_sites))
+    symmetries = resolve_symmetries(gs["symmetries"], cluster.n_sites)
+    if symmetries == "none":
+        raise ConfigError(f"{key}: {gs['sectors']} applies to symmetric solves only (this "
+                          f"cluster's symmetries resolve to none: set symmetries: full)")
+    if gs["sectors"] == "trivial":
+        return
+    group = cluster_group(cluster, symmetries)
     try:
         select_sectors(group, gs["sectors"])
     except NqsgenError as exc:
