@@ -31,6 +31,7 @@ import platform
 import resource
 import sys
 import time
+import traceback
 from importlib import metadata as _pkg_metadata
 
 import numba
@@ -43,7 +44,7 @@ from nqsgen.clusters import get_cluster
 from nqsgen.config import load_cluster_specs
 from nqsgen.errors import ConfigError, NqsgenError, SolverError
 from nqsgen.hamiltonian import Heisenberg
-from nqsgen.stages.base import collective
+from nqsgen.stages.base import collective, one_line
 from nqsgen.storage import DEFAULT_SHARD_ROWS, write_ground_state
 from nqsgen.symmetry import SYMMETRIES, cluster_group, solve_sectors
 from nqsgen.symmetry import memory_estimate as symmetric_memory_estimate
@@ -82,6 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sectors", default="all",
                    help="symmetric solves: the sectors to scan, 'all' (default), 'trivial', or "
                         "comma-separated labels/indices as listed in the log")
+    p.add_argument("--debug", action="store_true",
+                   help="print the traceback of an unexpected error (default: one line)")
     p.add_argument("--completeness", choices=("auto", "off"), default="auto",
                    help="auto (default): symmetric solves also scan every momentum sector "
                         "(when it fits in memory), full-sector solves check degeneracy with "
@@ -449,9 +452,16 @@ def main(argv=None) -> int:
     setup_logging(comm.rank)
     try:
         run(parse_args(argv), comm)
-    except NqsgenError as exc:
+    except NqsgenError as exc:  # raised alike on every rank (validation, collective steps)
         if comm.rank == 0:
             print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the boundary: one line, every rank released
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            traceback.print_exc()
+        print(f"error: {one_line(exc)} (rank {comm.rank})", file=sys.stderr, flush=True)
+        if comm.size > 1:
+            comm.Abort(2)  # the only way to release ranks waiting in a collective call
         return 2
     return 0
 
