@@ -280,3 +280,15 @@ def test_gcnn_ensemble_with_spin_inversion_learns_the_marshall_sign(square16, tm
          "--runs", *map(str, runs)]))
     assert [r["ensemble_size"] for r in rows] == [2, 2]
     assert all(r["overlap"] > 0.99 for r in rows), [r["overlap"] for r in rows]
+
+
+def test_job_memory_counts_the_gcnn_matrices():
+    from nqsgen.architectures.gcnn import memory_bytes
+    from nqsgen.plan import _network_bytes
+
+    square16 = get_cluster("square_16")
+    # (|G|·C)² = (128·16)² float32 entries per member (matrix, gradient, temporary) + index
+    assert memory_bytes(square16, 16, False, 32) == 4 * 2048**2 * (3 * 32 + 1)
+    assert _network_bytes("gcnn", square16, {"channels": None}, 32) == memory_bytes(
+        square16, 16, False, 32)
+    assert _network_bytes("dense2", square16, {}, 32) == 0

@@ -122,8 +122,9 @@ class Plan:
         if section.get("mem_mb"):
             return section["mem_mb"] * attempt
         cluster = self.cluster(wildcards.cluster)
-        estimate = (_train_bytes(cluster.n_sites, float(wildcards.eps), section) if
-                    stage == "train" else _vmc_bytes(cluster.n_sites, section))
+        estimate = (_train_bytes(cluster.n_sites, float(wildcards.eps), section)
+                    + _network_bytes(getattr(wildcards, "arch", ""), cluster, section, 1)
+                    if stage == "train" else _vmc_bytes(cluster.n_sites, section))
         return (BASE_JOB_MB + math.ceil(estimate / 2**20)) * attempt
 
     def runtime(self, stage: str, attempt: int = 1) -> int:
@@ -192,8 +193,9 @@ class Plan:
         ``mem_mb``, or :data:`BASE_JOB_MB` plus its members' examples, its ground states and
         the test pass; times the attempt number."""
         section = self.config["train"]
-        n_sites = self.cluster(ensemble.cluster).n_sites
-        estimate = _ensemble_bytes(n_sites, ensemble, section)
+        cluster = self.cluster(ensemble.cluster)
+        estimate = (_ensemble_bytes(cluster.n_sites, ensemble, section)
+                    + _network_bytes(ensemble.arch, cluster, section, len(ensemble.members)))
 
         def mem_mb(wildcards, attempt: int = 1) -> int:
             if section.get("mem_mb"):
@@ -317,6 +319,19 @@ def _train_bytes(n_sites: int, eps: float, section: dict) -> int:
     eps_val = section.get("eps_val") or default_eps_val(eps)
     stored = k if n_sites < 30 else k // 100  # symmetric from 30 sites (|G| ≥ 40, 24 B each)
     return memory_needed(eps, eps_val, k, n_sites) + 16 * stored
+
+
+def _network_bytes(arch: str, cluster, section: dict, members: int) -> int:
+    """The networks' own training memory where it matters: the G-CNN's convolution matrices
+    (:func:`nqsgen.architectures.gcnn.memory_bytes`); 0 for the other architectures."""
+    if arch != "gcnn":
+        return 0
+    from nqsgen.architectures.gcnn import memory_bytes
+    from nqsgen.config import TrainSettings
+
+    return memory_bytes(cluster, section.get("channels") or TrainSettings().channels,
+                        section.get("gcnn_group") == "space+inversion", members,
+                        section.get("batch_size") or 128)
 
 
 def _vmc_bytes(n_sites: int, section: dict) -> int:

@@ -109,6 +109,18 @@ def sector_characters(perms: np.ndarray, flips: np.ndarray, ground_state,
     return chars
 
 
+def memory_bytes(cluster, channels: int, inversion: bool, members: int = 1,
+                 batch: int = 128) -> int:
+    """Training memory of ``members`` G-CNNs beyond their examples (for job requests): the
+    (G·C)² convolution matrix of every member, its gradient and a temporary, plus the shared
+    index (matrix form); or the gathered features of a batch (feature form)."""
+    g = len(cluster.symmetry_group()) * (2 if inversion else 1)
+    entries = (g * channels) ** 2
+    if entries <= MATRIX_ENTRIES:
+        return 4 * entries * (3 * members + 1)
+    return 3 * 4 * batch * g * g * channels * members
+
+
 class GroupCNN(nn.Module):
     """The G-CNN of the module docstring: σ (B, N) → logit or log|ψ| (B,)."""
 
