@@ -1,7 +1,7 @@
 """Records tests/data/architecture_reference.json: parameters and outputs of dense1, dense2 and
 cnn for fixed seeds (recorded at commit 8cdc5c8, before the registry move;
-tests/test_architectures.py
-compares against it).  Usage: python tests/data/record_architecture_reference.py OUT.json"""
+tests/test_architectures.py compares against it).
+Usage: python tests/data/record_architecture_reference.py OUT.json"""
 import json
 import sys
 
