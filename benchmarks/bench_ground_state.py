@@ -8,7 +8,7 @@ Usage (normally through ``bin/bench``, which provisions both virtual environment
 
 For every cluster (and repetition) it runs, one after the other on an otherwise idle machine:
 
-1. **nqsgen**: ``mpiexec -n RANKS python -m nqsgen.ground_state --cluster C --j2 J --out DIR``
+1. **nqsgen**: ``mpiexec -n RANKS nqsgen-ground-state --cluster C --j2 J --out DIR``
    with one thread per rank (``OMP_NUM_THREADS=1``, the stage's numba threads = cores/ranks).
    The wall time is that of the whole command: MPI start-up, imports, basis, assembly,
    eigensolve, independent residual check, parquet shards written.  Assembly, matvec count and
@@ -257,7 +257,7 @@ def run_probe(args, name: str, out: Path) -> dict:
 def run_nqsgen(args, name: str, rep: int, out: Path) -> dict:
     state_dir = out / "states" / f"{name}_j2_{args.j2:g}"
     shutil.rmtree(state_dir, ignore_errors=True)
-    cmd = ["mpiexec", "-n", str(args.ranks), sys.executable, "-m", "nqsgen.ground_state",
+    cmd = ["mpiexec", "-n", str(args.ranks), sys.executable, "-m", "nqsgen.stages.ground_state",
            "--cluster", name, "--j2", repr(args.j2), "--out", str(state_dir)]
     run = run_command(cmd, base_env(1), out / "logs" / f"{name}_nqsgen_{rep}.log",
                       idle_wait=args.idle_wait)

@@ -4,14 +4,14 @@
     python benchmarks/bench_symmetry.py compare --clusters square_24 triangular_24 kagome_24
     python benchmarks/bench_symmetry.py count --cluster square_36 --ranks 1 2
 
-``solve`` runs ``python -m nqsgen.ground_state --symmetries full`` under ``mpiexec -n RANKS``
+``solve`` runs ``python -m nqsgen.stages.ground_state --symmetries full`` under ``mpiexec -n RANKS``
 and reports, from the written metadata: wall time of the stage, peak RSS (summed over ranks),
 the sector scan (representatives, E0, basis construction / assembly / solve / matvec seconds
 per sector) and the chosen sector.  ``compare`` runs each cluster with ``--symmetries none``
 and ``--symmetries full`` one after the other and reports the speed-up of the wall time
 (the symmetric run scans *all* one-dimensional real sectors unless ``--sectors`` says
 otherwise).  ``count`` times the enumeration of the fully symmetric sector's representatives
-(``python -m nqsgen.symmetry --count --sectors trivial``) at each rank count.
+(``python -m nqsgen.stages.list_sectors --count --sectors trivial``) at each rank count.
 Outputs go to ``benchmarks/out/symmetry/``; a markdown summary is printed.
 """
 
@@ -45,7 +45,7 @@ def mpirun(ranks: int, args: list[str]) -> tuple[float, str]:
 
 def solve(cluster: str, j2: float, ranks: int, symmetries: str, sectors: str) -> dict:
     out = OUT / f"{cluster}-J2={j2:g}-{symmetries}-n{ranks}"
-    args = ["-m", "nqsgen.ground_state", "--cluster", cluster, "--j2", str(j2), "--out",
+    args = ["-m", "nqsgen.stages.ground_state", "--cluster", cluster, "--j2", str(j2), "--out",
             str(out), "--symmetries", symmetries, "--threads", "1"]
     if symmetries != "none":
         args += ["--sectors", sectors]
@@ -99,8 +99,8 @@ def cmd_count(a) -> list[str]:
     lines = ["| cluster | ranks | representatives (trivial sector) | enumeration s |",
              "|---|---:|---:|---:|"]
     for ranks in a.ranks:
-        _, text = mpirun(ranks, ["-m", "nqsgen.symmetry", "--cluster", a.cluster, "--count",
-                                 "--sectors", "trivial"])
+        _, text = mpirun(ranks, ["-m", "nqsgen.stages.list_sectors", "--cluster", a.cluster,
+                                 "--count", "--sectors", "trivial"])
         m = re.search(r"representatives=(\d+)\s+\(([\d.]+) s", text)
         lines.append(f"| {a.cluster} | {ranks} | {int(m.group(1)):,} | {float(m.group(2)):.0f} |")
     return lines

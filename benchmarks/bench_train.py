@@ -20,7 +20,7 @@ Usage::
    copied to the GPU and expanded there (CUDA).  Best of three passes; states/s per thread.
 
 If the ground state does not exist it is computed first with
-``mpiexec -n 2 python -m nqsgen.ground_state`` (not timed).  ``--device cuda`` records the same
+``mpiexec -n 2 nqsgen-ground-state`` (not timed).  ``--device cuda`` records the same
 run on a GPU (and the GPU/CPU ratio when ``--device cpu`` results are given with
 ``--compare``).  Writes OUT/bench_train.json and OUT/bench_train.md; prints the table.
 """

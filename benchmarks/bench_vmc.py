@@ -23,7 +23,7 @@ Metropolis samples per iteration on 128 chains, one kept sample per sweep of N p
 
 The "paper-sized run" estimate multiplies the measured seconds per iteration by
 ``--paper-iterations`` (default 1000) and adds the final evaluation.  If the ground state does
-not exist it is computed first with ``mpiexec -n 2 python -m nqsgen.ground_state`` (not timed).
+not exist it is computed first with ``mpiexec -n 2 nqsgen-ground-state`` (not timed).
 Writes OUT/bench_vmc.json and OUT/bench_vmc.md; prints the table.
 """
 
@@ -74,7 +74,7 @@ def ensure_ground_state(args) -> None:
     if (Path(args.ground_state) / "metadata.json").exists():
         return
     print(f"computing the ground state {args.ground_state} (not timed) ...", flush=True)
-    cmd = ["mpiexec", "-n", "2", sys.executable, "-m", "nqsgen.ground_state", "--cluster",
+    cmd = ["mpiexec", "-n", "2", sys.executable, "-m", "nqsgen.stages.ground_state", "--cluster",
            args.cluster, "--j2", str(args.j2), "--out", args.ground_state]
     subprocess.run(cmd, check=True, env=env(1), cwd=ROOT)
 

@@ -25,7 +25,7 @@ def square10(tmp_path_factory):
     from tests.conftest import run_module
 
     out = tmp_path_factory.mktemp("gs") / "square_10"
-    run_module("nqsgen.ground_state", "--cluster", "square_10", "--j2", "0.5", "--out", out,
+    run_module("nqsgen.stages.ground_state", "--cluster", "square_10", "--j2", "0.5", "--out", out,
                "--solver", "scipy")
     return GroundState.open(out)
 
@@ -36,7 +36,7 @@ def square16_symmetric(tmp_path_factory):
     from tests.conftest import run_module
 
     out = tmp_path_factory.mktemp("gs") / "square_16"
-    run_module("nqsgen.ground_state", "--cluster", "square_16", "--j2", "0.5", "--out", out,
+    run_module("nqsgen.stages.ground_state", "--cluster", "square_16", "--j2", "0.5", "--out", out,
                "--symmetries", "full", "--solver", "scipy")
     return out
 

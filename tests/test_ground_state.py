@@ -19,10 +19,10 @@ def kagome12_runs(tmp_path_factory):
     out = {}
     for ranks in (1, 2):
         out[ranks] = base / f"n{ranks}"
-        run_module("nqsgen.ground_state", "--cluster", "kagome_12", "--j2", "0.7", "--out",
+        run_module("nqsgen.stages.ground_state", "--cluster", "kagome_12", "--j2", "0.7", "--out",
                    out[ranks], "--shard-rows", "200", ranks=ranks)
     out["scipy"] = base / "scipy"
-    run_module("nqsgen.ground_state", "--cluster", "kagome_12", "--j2", "0.7", "--out",
+    run_module("nqsgen.stages.ground_state", "--cluster", "kagome_12", "--j2", "0.7", "--out",
                out["scipy"], "--solver", "scipy")
     return out
 
@@ -109,7 +109,7 @@ def test_ground_state_of_another_cluster_is_refused(kagome12_runs):
 
 def test_unconverged_solve_writes_nothing(run_stage, tmp_path):
     out = tmp_path / "gs"
-    proc = run_stage("nqsgen.ground_state", "--cluster", "kagome_12", "--j2", "0.5", "--out",
+    proc = run_stage("nqsgen.stages.ground_state", "--cluster", "kagome_12", "--j2", "0.5", "--out",
                      out, "--max-iterations", "1", ranks=2, check=False)
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
@@ -122,7 +122,7 @@ def test_unconverged_solve_writes_nothing(run_stage, tmp_path):
 def test_rerun_replaces_an_existing_result(run_stage, tmp_path):
     out = tmp_path / "gs"
     for j2 in ("0.2", "0.4"):
-        run_stage("nqsgen.ground_state", "--cluster", "kagome_12", "--j2", j2, "--out", out)
+        run_stage("nqsgen.stages.ground_state", "--cluster", "kagome_12", "--j2", j2, "--out", out)
     assert GroundState.open(out).metadata["j2"] == 0.4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gs"]
 
@@ -142,7 +142,7 @@ def test_rerun_replaces_an_existing_result(run_stage, tmp_path):
 ])
 def test_bad_input_is_one_line(run_stage, tmp_path, args, message):
     """On 2 ranks under a timeout: one line from rank 0, every rank exits, nothing written."""
-    proc = run_stage("nqsgen.ground_state", *args, "--out", tmp_path / "x", check=False,
+    proc = run_stage("nqsgen.stages.ground_state", *args, "--out", tmp_path / "x", check=False,
                      ranks=2, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -161,7 +161,7 @@ def test_unwritable_output_is_refused_before_the_solve(run_stage, tmp_path, out,
         out = tmp_path / "user_dir"
         out.mkdir()
         (out / "notes.txt").write_text("mine")
-    proc = run_stage("nqsgen.ground_state", "--cluster", "square_16", "--j2", "0.5", "--out",
+    proc = run_stage("nqsgen.stages.ground_state", "--cluster", "square_16", "--j2", "0.5", "--out",
                      out, check=False, ranks=2, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
@@ -174,7 +174,7 @@ def test_unwritable_output_is_refused_before_the_solve(run_stage, tmp_path, out,
 @pytest.mark.slow
 def test_scipy_and_slepc_agree_at_24_sites(run_stage, tmp_path):
     for solver, ranks in (("slepc", 2), ("scipy", None)):
-        run_stage("nqsgen.ground_state", "--cluster", "kagome_24", "--j2", "0.6", "--out",
+        run_stage("nqsgen.stages.ground_state", "--cluster", "kagome_24", "--j2", "0.6", "--out",
                   tmp_path / solver, "--solver", solver, ranks=ranks)
     slepc, scipy = GroundState.open(tmp_path / "slepc"), GroundState.open(tmp_path / "scipy")
     assert slepc.dimension == 2_704_156

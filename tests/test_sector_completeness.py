@@ -220,7 +220,7 @@ def stage(tmp_path_factory):
         key = (j2, symmetries, extra, ranks)
         if key not in done:
             out = base / f"{len(done)}"
-            run_module("nqsgen.ground_state", "--cluster", "kagome_18", "--config", config,
+            run_module("nqsgen.stages.ground_state", "--cluster", "kagome_18", "--config", config,
                        "--j2", j2, "--symmetries", symmetries, "--out", out, *extra,
                        ranks=ranks)
             done[key] = json.loads((out / "metadata.json").read_text())
@@ -283,7 +283,7 @@ def test_two_ranks_scan_as_one(stage):
 def test_list_momenta_cli(tmp_path):
     config = tmp_path / "clusters.yaml"
     config.write_text(json.dumps({"clusters": {"kagome_18": KAGOME_18}}))
-    proc = run_module("nqsgen.symmetry", "--cluster", "kagome_18", "--config", config,
+    proc = run_module("nqsgen.stages.list_sectors", "--cluster", "kagome_18", "--config", config,
                       "--momenta", "--count")
     lines = [line for line in proc.stdout.splitlines() if not line.startswith("#")]
     assert len(lines) == 12
@@ -297,7 +297,7 @@ def test_list_momenta_cli(tmp_path):
 
 
 def test_completeness_is_skipped_when_it_does_not_fit(tmp_path, monkeypatch):
-    from nqsgen import ground_state
+    from nqsgen.stages import ground_state
     from nqsgen.symmetry import complete
 
     real = complete.memory_estimate

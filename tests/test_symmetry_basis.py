@@ -255,9 +255,9 @@ def test_square_36_trivial_sector():
 
 @pytest.mark.mpi
 def test_symmetry_cli_lists_and_counts_sectors(run_stage):
-    """``python -m nqsgen.symmetry --count`` under 2 ranks: one line per sector with its count;
+    """``nqsgen-sectors --count`` under 2 ranks: one line per sector with its count;
     the counts add up to what SymmetricBasis gives, and bad input is one line."""
-    proc = run_stage("nqsgen.symmetry", "--cluster", "kagome_12", "--count", ranks=2)
+    proc = run_stage("nqsgen.stages.list_sectors", "--cluster", "kagome_12", "--count", ranks=2)
     lines = [line for line in proc.stdout.splitlines() if "representatives=" in line]
     group = cluster_group(get_cluster("kagome_12"), "full")
     assert len(lines) == len(group.sectors) == 16
@@ -265,7 +265,7 @@ def test_symmetry_cli_lists_and_counts_sectors(run_stage):
         assert sector.label in line
         count = int(line.split("representatives=")[1].split()[0])
         assert count == SymmetricBasis(group, sector).build().dimension
-    bad = run_stage("nqsgen.symmetry", "--cluster", "kagome_12", "--sectors", "Q+",
+    bad = run_stage("nqsgen.stages.list_sectors", "--cluster", "kagome_12", "--sectors", "Q+",
                     check=False)
     errors = [x for x in bad.stderr.splitlines() if x.startswith("error:")]
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -24,8 +24,9 @@ def solve(tmp_path_factory):
         key = (cluster, symmetries, extra, ranks)
         if key not in done:
             out = base / f"{cluster}-{symmetries}-{len(done)}"
-            run_module("nqsgen.ground_state", "--cluster", cluster, "--j2", CLUSTERS[cluster],
-                       "--symmetries", symmetries, "--out", out, *extra, ranks=ranks)
+            run_module("nqsgen.stages.ground_state", "--cluster", cluster,
+                       "--j2", CLUSTERS[cluster], "--symmetries", symmetries, "--out", out,
+                       *extra, ranks=ranks)
             done[key] = out
         return done[key]
 
@@ -144,7 +145,7 @@ def test_sectors_trivial_scans_one_sector(solve):
 
 def test_unknown_sector_is_a_one_line_error(tmp_path):
     out = tmp_path / "x"
-    proc = run_module("nqsgen.ground_state", "--cluster", "square_16", "--j2", "0.5",
+    proc = run_module("nqsgen.stages.ground_state", "--cluster", "square_16", "--j2", "0.5",
                       "--symmetries", "full", "--sectors", "bogus", "--out", out,
                       check=False)
     assert proc.returncode == 2
@@ -157,8 +158,8 @@ def test_unknown_sector_is_a_one_line_error(tmp_path):
 
 def test_select_sectors_by_index():
     from nqsgen.clusters import get_cluster
-    from nqsgen.ground_state import select_sectors
     from nqsgen.symmetry import cluster_group
+    from nqsgen.symmetry.selection import select_sectors
 
     group = cluster_group(get_cluster("square_16"), "full")
     assert [s.index for s in select_sectors(group, "0, 9")] == [0, 9]
@@ -168,8 +169,8 @@ def test_select_sectors_by_index():
 
 def test_select_sectors_by_label_as_printed():
     from nqsgen.clusters import get_cluster
-    from nqsgen.ground_state import select_sectors
     from nqsgen.symmetry import cluster_group
+    from nqsgen.symmetry.selection import select_sectors
 
     group = cluster_group(get_cluster("square_16"), "full")
     label = group.sectors[9].label

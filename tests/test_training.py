@@ -24,7 +24,7 @@ def square16(tmp_path_factory):
     from tests.conftest import run_module
 
     out = tmp_path_factory.mktemp("gs") / "square_16"
-    run_module("nqsgen.ground_state", "--cluster", "square_16", "--j2", "0", "--out", out,
+    run_module("nqsgen.stages.ground_state", "--cluster", "square_16", "--j2", "0", "--out", out,
                "--solver", "scipy")
     return out
 

@@ -18,7 +18,7 @@ estimates, 0 when exact), ``train_unique_mean``, ``epochs_mean``, ``wall_time_s_
 from the ``metadata.json`` of the runs' ground state (the metrics' ``ground_state`` column;
 null when it cannot be read) ``ground_state_degenerate`` (its sign structure is not unique, or
 the stored state is not the ground state), ``ground_state_degeneracy`` and
-``ground_state_sector_complete`` (:mod:`nqsgen.ground_state`), which the figures flag.
+``ground_state_sector_complete`` (:mod:`nqsgen.stages.ground_state`), which the figures flag.
 
 ``critical`` — ``results/tables/{experiment}.critical.parquet`` (εtrain sweeps), one row per
 (cluster, J2, target, arch) (:data:`CRITICAL_COLUMNS`): the logistic fit of

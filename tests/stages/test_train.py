@@ -21,7 +21,7 @@ def states(tmp_path_factory):
     out = {}
     for cluster, j2 in (("kagome_12", "0.5"), ("square_10", "0")):
         out[cluster] = base / cluster
-        run_module("nqsgen.ground_state", "--cluster", cluster, "--j2", j2, "--out",
+        run_module("nqsgen.stages.ground_state", "--cluster", cluster, "--j2", j2, "--out",
                    out[cluster], "--solver", "scipy")
     return out
 
@@ -102,7 +102,7 @@ def test_monte_carlo_test_set_agrees_with_the_exact_sum_at_24_sites(tmp_path):
     from tests.conftest import run_module
 
     gs = tmp_path / "gs"
-    run_module("nqsgen.ground_state", "--cluster", "square_24", "--j2", "0.5", "--out", gs,
+    run_module("nqsgen.stages.ground_state", "--cluster", "square_24", "--j2", "0.5", "--out", gs,
                "--symmetries", "full")
     for target in ("sign", "amplitude"):
         base = ["--cluster", "square_24", "--j2", "0.5", "--ground-state", str(gs),

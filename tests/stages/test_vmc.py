@@ -30,7 +30,7 @@ def states(tmp_path_factory):
     out = {}
     for cluster, j2 in (("kagome_12", "0.5"), ("square_16", "0")):
         out[cluster] = base / cluster
-        run_module("nqsgen.ground_state", "--cluster", cluster, "--j2", j2, "--out",
+        run_module("nqsgen.stages.ground_state", "--cluster", cluster, "--j2", j2, "--out",
                    out[cluster], "--solver", "scipy")
     return out
 

@@ -76,7 +76,7 @@ def gram_rank(group: SymmetryGroup, overlaps: np.ndarray, tol: float = OVERLAP_T
 
 def degeneracy_report(group: SymmetryGroup, psi: np.ndarray, basis: SzBasis, energy: float,
                       tol: float = OVERLAP_TOL) -> dict:
-    """Metadata entries of a full-basis ground state (see :mod:`nqsgen.ground_state`)."""
+    """Metadata entries of a full-basis ground state (see :mod:`nqsgen.stages.ground_state`)."""
     f = symmetry_overlaps(group, psi, basis)
     named = {name: float(f[g]) for name, g in group.generators.items()}
     breaking = [name for name, value in named.items() if abs(value) < 1 - tol]
