@@ -76,11 +76,9 @@ def test_killed_ensemble_reruns_only_the_runs_that_had_not_finished(tmp_path):
                                 env=smk_env(), stdout=sink, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
-            def small_finished():
-                logs = list((workdir / "logs/train/ensembles").glob("*.log"))
-                return logs and "J2=0 eps=0.02 seed=0: reached max_epochs" in \
-                    logs[0].read_text()
-            wait_for(small_finished, 240, "the small run to finish training")
+            def small_saved():  # saved when it stops, before the ensemble's next step
+                return list((workdir / "results/train/.ensembles").glob("*/member-*.pt"))
+            wait_for(small_saved, 240, "the small run to finish training and be saved")
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
