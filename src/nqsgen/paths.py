@@ -18,10 +18,15 @@ Patterns (``{...}`` are Snakemake wildcards; :func:`pattern` fills them):
 ``TABLE``          ``results/tables/{experiment}`` (+ ``.parquet``, ``.critical.parquet``, ...)
 ``FIGURE``         ``results/figures/{experiment}.pdf``
 =================  ==========================================================================
+
+``{arch}`` is an architecture name, or ``{arch}-w{width}`` (``dense2-w64``) for a run that fixes
+its own hidden width — the runs of ``capacity`` experiments (:func:`arch_label`); every other
+run's directory has the plain name.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 RESULTS = "results"
@@ -72,6 +77,29 @@ def train_run_dir(cluster: str, j2: float, target: str, arch: str, eps: float, s
     """``results/train/{cluster}/J2={j2}/{target}/{arch}/eps={eps}/seed={seed}``."""
     return pattern(TRAIN_RUN, root, cluster=cluster, j2=j2, target=target, arch=arch, eps=eps,
                    seed=int(seed))
+
+
+#: A run's ``{arch}`` component with an explicit hidden width (``capacity`` experiments):
+#: ``{arch}-w{width}``, e.g. ``dense2-w64``; plain architecture names have no width suffix.
+ARCH_WIDTH = re.compile(r"^(?P<arch>.+)-w(?P<width>[1-9][0-9]*)$")
+
+
+def arch_label(arch: str, width: int | None = None) -> str:
+    """The ``{arch}`` path component of a run: ``arch``, or ``{arch}-w{width}`` when the run
+    fixes its own hidden width (``dense2-w64``; see :data:`ARCH_WIDTH`)."""
+    return arch if width is None else f"{arch}-w{int(width)}"
+
+
+def split_arch_label(label: str) -> tuple[str, int | None]:
+    """(architecture, width or None) of an ``{arch}`` path component (:func:`arch_label`)."""
+    m = ARCH_WIDTH.match(label)
+    return (m["arch"], int(m["width"])) if m else (label, None)
+
+
+def arch_pattern(names) -> str:
+    """Regex of the ``{arch}`` components of the architectures ``names``: each name, alone or
+    with a width label (the workflow's ``arch`` wildcard constraint)."""
+    return "(?:" + "|".join(re.escape(n) for n in names) + r")(?:-w[1-9][0-9]*)?"
 
 
 def vmc_run_dir(cluster: str, j2: float, seed: int, root: str | Path | None = None) -> Path:

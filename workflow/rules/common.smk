@@ -17,7 +17,7 @@ if NQSGEN_SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
         PYTHONPATH=os.pathsep.join(filter(None, [NQSGEN_SRC, os.environ.get("PYTHONPATH")]))
     )
 
-from nqsgen import paths  # noqa: E402
+from nqsgen import architectures, paths  # noqa: E402
 from nqsgen.tables import CaptionTable  # noqa: E402
 from nqsgen.config.validate import check_config, typed_overrides  # noqa: E402
 from nqsgen.errors import ConfigError  # noqa: E402
@@ -46,7 +46,7 @@ wildcard_constraints:
     eps=r"1|0\.[0-9]*[1-9][0-9]*|[1-9](?:\.[0-9]*[1-9])?e-[0-9]+",
     seed=r"[0-9]+",
     target=r"sign|amplitude",
-    arch=r"dense1|dense2|cnn",
+    arch=paths.arch_pattern(architectures.names()),  # a name, or a width label dense2-w64
 
 
 # ----------------------------------------------------------------------------- functions

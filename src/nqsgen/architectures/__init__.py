@@ -59,17 +59,31 @@ class Architecture:
     build: Callable[..., nn.Module]
     summary: str = ""
     module: str = field(default="", compare=False)
+    #: The TrainSettings field that is its hidden width: what a capacity experiment sweeps
+    #: and what a run label ``{name}-w{width}`` sets (:func:`nqsgen.paths.arch_label`).
+    capacity: str = "width"
 
 
 _REGISTRY: dict[str, Architecture] = {}
 
 
-def register(name: str, build: Callable[..., nn.Module], summary: str = "") -> Architecture:
+def register(name: str, build: Callable[..., nn.Module], summary: str = "",
+             capacity: str = "width") -> Architecture:
     """Register ``build`` under ``name`` (letters, digits, ``_`` and ``-``: it is a path
-    component); registering a name twice with another function is an error."""
+    component, and must not end like a width label ``-w64``); ``capacity`` is the
+    TrainSettings field that is its hidden width (``width`` or ``channels``).  Registering a
+    name twice with another function is an error."""
+    from nqsgen.config.hyperparameters import TrainSettings
+    from nqsgen.paths import ARCH_WIDTH
+
     if not name or not all(c.isalnum() or c in "_-" for c in name):
         raise ValueError(f"architecture name {name!r}: letters, digits, _ and - only")
-    arch = Architecture(name, build, summary, getattr(build, "__module__", ""))
+    if ARCH_WIDTH.match(name):
+        raise ValueError(f"architecture name {name!r}: a -w<width> suffix is a run's width "
+                         "label (nqsgen.paths.arch_label)")
+    if capacity not in TrainSettings.model_fields:
+        raise ValueError(f"architecture {name!r}: capacity {capacity!r} is not a train setting")
+    arch = Architecture(name, build, summary, getattr(build, "__module__", ""), capacity)
     old = _REGISTRY.get(name)
     if old is not None and old.build is not build:
         raise ValueError(f"architecture {name!r} is already registered (by {old.module})")
@@ -89,6 +103,18 @@ def get(name: str) -> Architecture:
     except KeyError:
         raise ConfigError(f"unknown architecture {name!r} (known: {', '.join(names())})"
                           ) from None
+
+
+def resolve(label: str) -> tuple[Architecture, int | None]:
+    """The architecture and the hidden width of a run's ``{arch}`` component: a registered
+    name (width None: the configured one) or ``{name}-w{width}``; else a one-line
+    ConfigError."""
+    from nqsgen.paths import split_arch_label
+
+    if label in _REGISTRY:
+        return _REGISTRY[label], None
+    name, width = split_arch_label(label)
+    return get(name), width
 
 
 def names() -> tuple[str, ...]:

@@ -94,4 +94,5 @@ def build(config, cluster, context=None) -> LatticeCNN:
                       ACTIVATIONS[config.activation], config.dropout)
 
 
-register("cnn", build, "periodic CNN over the lattice (channels, kernel_radius)")
+register("cnn", build, "periodic CNN over the lattice (channels, kernel_radius)",
+         capacity="channels")

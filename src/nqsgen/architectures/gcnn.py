@@ -205,4 +205,4 @@ def build(config, cluster, context) -> GroupCNN:
 
 
 register("gcnn", build, "space-group CNN projected on the ground state's sector (channels, "
-         "gcnn_group)")
+         "gcnn_group)", capacity="channels")

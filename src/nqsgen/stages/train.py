@@ -135,7 +135,7 @@ def parse_args(argv=None):
     add_arguments(p, TrainSettings)
     args = p.parse_args(argv)
     settings = settings_from(args, TrainSettings)
-    _check_arch(args.arch)
+    args.arch_name, settings = _check_arch(args.arch, settings)
     args.from_runs = bool(args.runs)
     args.runs = _runs(args, settings)
     check_threads(args.threads)
@@ -145,12 +145,22 @@ def parse_args(argv=None):
     return args
 
 
-def _check_arch(name: str) -> None:
+def _check_arch(label: str, settings: TrainSettings) -> tuple[str, TrainSettings]:
+    """(architecture name, settings) of ``--arch``: a registered name, or a width label
+    ``{name}-w{width}`` (:func:`nqsgen.paths.arch_label`, the runs of capacity experiments),
+    whose width replaces the configured one (``--width`` for dense, ``--channels`` for
+    cnn/gcnn: the architecture's ``capacity`` field)."""
     from nqsgen import architectures
 
-    if name not in architectures.names():
-        raise ConfigError(f"argument --arch: invalid choice: {name!r} (registered "
-                          f"architectures: {', '.join(architectures.names())})")
+    try:
+        arch, width = architectures.resolve(label)
+    except ConfigError:
+        raise ConfigError(f"argument --arch: invalid choice: {label!r} (registered "
+                          f"architectures: {', '.join(architectures.names())}, or "
+                          "<arch>-w<width>)") from None
+    if width is None:
+        return arch.name, settings
+    return arch.name, settings.model_copy(update={arch.capacity: width})
 
 
 def _runs(args, settings) -> list[Run]:
@@ -455,7 +465,7 @@ def model_config(args):
     from nqsgen.models import ModelConfig
 
     s = args.settings
-    return ModelConfig(arch=args.arch, width=s.width, channels=s.channels,
+    return ModelConfig(arch=args.arch_name, width=s.width, channels=s.channels,
                        kernel_radius=s.kernel_radius, activation=s.activation,
                        dropout=s.dropout, gcnn_group=s.gcnn_group)
 
@@ -480,7 +490,8 @@ def metrics_row(args, cluster, state, split, n_parameters, device, result, test,
     return {
         "cluster": cluster.name, "lattice": cluster.lattice.name, "n_sites": cluster.n_sites,
         "dimension": state.dimension, "j2": run.j2, "target": args.target,
-        "arch": args.arch, "eps_train": run.eps, "eps_val": run.eps_val, "seed": run.seed,
+        "arch": args.arch_name, "eps_train": run.eps, "eps_val": run.eps_val,
+        "seed": run.seed,
         "expressibility": split.expressibility,
         "expressibility_mode": s.expressibility_mode if split.expressibility else "",
         **{k: getattr(s, k) for k in ("width", "channels", "kernel_radius", "activation",
@@ -509,7 +520,8 @@ def metrics_row(args, cluster, state, split, n_parameters, device, result, test,
 
 
 def curves_rows(args, curves: list[dict], run: Run) -> list[dict]:
-    ident = {"cluster": args.cluster, "j2": run.j2, "target": args.target, "arch": args.arch,
+    ident = {"cluster": args.cluster, "j2": run.j2, "target": args.target,
+             "arch": args.arch_name,
              "eps_train": run.eps, "seed": run.seed}
     return [{**ident, **{k: row[k] for k in CURVE_COLUMNS}} for row in curves]
 
