@@ -9,17 +9,23 @@ An experiment (config ``experiments``) is one figure ``results/figures/{experime
     j2_sweep  -> aggregate_j2_sweep  + figure_j2_sweep            (Figs. 2, 4, S2, S4)
     eps_sweep -> aggregate_eps_sweep + figure_eps_sweep           (Figs. 3, S3)
     scaling   -> aggregate_scaling   + figure_scaling             (Fig. 5)
+    capacity  -> aggregate_capacity  + figure_capacity            (overlap vs hidden width)
 
 Runs shared by several experiments (same cluster, J2, target, arch, εtrain and seed) are
-computed once: seeds are 0 .. seeds-1 everywhere.  Input functions take Snakemake's
-``wildcards`` object (anything with the wildcard names as attributes).
+computed once: seeds are 0 .. seeds-1 everywhere.  A capacity experiment's runs fix their own
+hidden width: their ``arch`` is the label ``{arch}-w{width}`` (:func:`nqsgen.paths.arch_label`,
+e.g. ``dense2-w64``), which names their directory and which the train stage reads as the
+architecture and its width; every other run has the plain name and the configured width.
+Input functions take Snakemake's ``wildcards`` object (anything with the wildcard names as
+attributes).
 
 Ensembles (:meth:`Plan.ensembles`): the training runs are trained in jobs of several runs
-(:mod:`nqsgen.ensemble`).  An ensemble's runs share the cluster, target and architecture, and
-the set of experiments they belong to (so that building one figure trains only its runs);
-``train.ensemble_group`` says what else they may differ in (seed, εtrain, J2).  A group of n
-runs becomes k = max(⌈n / ensemble_size⌉, ⌈examples / ENSEMBLE_MAX_BYTES⌉) ensembles, dealt
-round robin in decreasing order of cost (examples per epoch), so that the k jobs take about
+(:mod:`nqsgen.ensemble`).  An ensemble's runs share the cluster, target and architecture
+(its label: so also the width), and the set of experiments they belong to (so that
+building one figure trains only its runs); ``train.ensemble_group`` says what else they may
+differ in (seed, εtrain, J2).  A group of n runs becomes
+k = max(⌈n / ensemble_size⌉, ⌈examples / ENSEMBLE_MAX_BYTES⌉) ensembles, dealt round robin
+in decreasing order of cost (examples per epoch), so that the k jobs take about
 equally long and each keeps many members training.  The composition depends only on the
 configuration (not on what exists on disk), so a run's numbers do too.  Groups of one run
 and runs that no experiment plans are single-run jobs (rule ``train``).
@@ -219,12 +225,21 @@ class Plan:
 
     @staticmethod
     def experiment_eps(exp: dict, cluster: str) -> list[float]:
-        """εtrain values of ``exp``'s runs on ``cluster`` (a j2_sweep adds 1 for
-        expressibility; a sweep's grid may be given per cluster)."""
-        if exp["kind"] == "j2_sweep":
+        """εtrain values of ``exp``'s runs on ``cluster`` (a j2_sweep or a capacity sweep adds
+        1 for expressibility; a sweep's grid may be given per cluster)."""
+        if exp["kind"] in ("j2_sweep", "capacity"):
             return [exp["eps"]] + ([1.0] if exp["expressibility"] and exp["eps"] != 1 else [])
         grids = exp["eps"]
         return list(grids[cluster] if isinstance(grids, dict) else grids)
+
+    @staticmethod
+    def experiment_archs(exp: dict) -> list[str]:
+        """The ``{arch}`` components of ``exp``'s runs: its architectures, or for a capacity
+        sweep every (architecture, width) as ``{arch}-w{width}``."""
+        if exp["kind"] == "capacity":
+            return [paths.arch_label(arch, int(width)) for arch in exp["archs"]
+                    for width in exp["widths"]]
+        return list(exp["archs"])
 
     def runs(self, exp: dict) -> list[tuple]:
         """(cluster, j2, target, arch, eps, seed) of every training run of ``exp``."""
@@ -232,7 +247,7 @@ class Plan:
             return []
         return [(cluster, j2, target, arch, eps, seed)
                 for cluster in exp["clusters"] for j2 in self.experiment_j2(exp, cluster)
-                for target in exp["targets"] for arch in exp["archs"]
+                for target in exp["targets"] for arch in self.experiment_archs(exp)
                 for eps in self.experiment_eps(exp, cluster) for seed in range(exp["seeds"])]
 
     def aggregate_input(self, wildcards) -> dict:
@@ -289,7 +304,8 @@ class Plan:
                 "vmc_seeds": exp.get("vmc_seeds") or exp.get("seeds"),
                 "vmc_runs": len(self.aggregate_input(wildcards)["vmc"]),
                 "expressibility": bool(exp.get("expressibility", False)),
-                "eps_value": exp["eps"] if exp["kind"] == "j2_sweep" else None}
+                "eps_value": exp["eps"] if exp["kind"] in ("j2_sweep", "capacity") else None,
+                "widths": ", ".join(str(w) for w in exp.get("widths", []))}
 
     # -- targets -------------------------------------------------------------------------
     def cluster_targets(self) -> list[str]:
@@ -323,13 +339,15 @@ def _train_bytes(n_sites: int, eps: float, section: dict) -> int:
 
 def _network_bytes(arch: str, cluster, section: dict, members: int) -> int:
     """The networks' own training memory where it matters: the G-CNN's convolution matrices
-    (:func:`nqsgen.architectures.gcnn.memory_bytes`); 0 for the other architectures."""
+    (:func:`nqsgen.architectures.gcnn.memory_bytes`; ``arch`` may be a width label
+    ``gcnn-w32``, whose width is the channels); 0 for the other architectures."""
+    arch, width = paths.split_arch_label(arch)
     if arch != "gcnn":
         return 0
     from nqsgen.architectures.gcnn import memory_bytes
     from nqsgen.config import TrainSettings
 
-    return memory_bytes(cluster, section.get("channels") or TrainSettings().channels,
+    return memory_bytes(cluster, width or section.get("channels") or TrainSettings().channels,
                         section.get("gcnn_group") == "space+inversion", members,
                         section.get("batch_size") or 128)
 
@@ -377,8 +395,8 @@ class Ensemble:
 
     @property
     def name(self) -> str:
-        """The Snakemake rule name (an identifier)."""
-        return f"train_{self.cluster}_{self.target}_{self.arch}_{self.id}"
+        """The Snakemake rule name (an identifier: the ``-`` of a width label becomes ``_``)."""
+        return f"train_{self.cluster}_{self.target}_{self.arch}_{self.id}".replace("-", "_")
 
     def run_dirs(self) -> list[str]:
         return [str(paths.train_run_dir(self.cluster, j2, self.target, self.arch, eps, seed))

@@ -242,6 +242,9 @@ POINTS = _schema(
     _f("ground_state_sector_complete", B, "metadata.json `ground_state_sector_complete`: false "
                                           "= the stored state is an excited state (null: not "
                                           "checked)"),
+    _f("width", INT, "hidden width of the point's networks: `width` (dense) or `channels` "
+                     "(cnn, gcnn), what a capacity experiment sweeps (null for VMC and "
+                     "baselines)"),
     title="results/tables/{experiment}.parquet: one row per point",
 )
 SERIES_KEYS = (_f("experiment", S, "experiment name"), *RUN_IDENTITY[:4],

@@ -11,8 +11,11 @@ Output tables (parquet; column types, meanings and units in :mod:`nqsgen.schemas
 ``source`` (``train``, ``vmc``, or a sign baseline: ``marshall``), the point's ``cluster``,
 ``lattice``, ``n_sites``, ``dimension`` (K), ``j2``, ``target`` (``sign``/``amplitude``;
 ``state`` for VMC), ``arch`` (``sr`` for VMC), ``eps_train`` (NaN for VMC),
-``expressibility``; then over its runs (seeds) ``n``, ``mean``, ``se`` (std/√n, ddof 1; NaN for
-n = 1), ``std``, ``min``, ``max`` of the overlap; ``overlap_method`` (``exact``,
+``expressibility``, ``width`` (the hidden width of its networks: the architecture's capacity
+setting, ``width`` for dense and ``channels`` for cnn/gcnn, :mod:`nqsgen.architectures`; null
+for VMC and baselines; a capacity experiment's points differ in it); then over its runs
+(seeds) ``n``, ``mean``, ``se`` (std/√n, ddof 1; NaN for n = 1), ``std``, ``min``, ``max`` of
+the overlap; ``overlap_method`` (``exact``,
 ``monte_carlo`` or ``mixed``), ``mc_se_mean`` (mean Monte-Carlo SE of the runs' own overlap
 estimates, 0 when exact), ``train_unique_mean``, ``epochs_mean``, ``wall_time_s_mean``; and
 from the ``metadata.json`` of the runs' ground state (the metrics' ``ground_state`` column;
@@ -86,6 +89,8 @@ CORRELATION_COLUMNS = tuple(schemas.CORRELATION.names)
 RUN_COLUMNS = ("cluster", "lattice", "n_sites", "dimension", "j2", "target", "arch",
                "eps_train", "seed", "expressibility", "overlap", "overlap_se",
                "overlap_method", "train_unique", "epochs", "wall_time_s")
+#: Run columns read where a metrics file has them (the network's size; null otherwise).
+OPTIONAL_RUN_COLUMNS = ("width", "channels")
 VMC_COLUMNS = ("cluster", "lattice", "n_sites", "dimension", "j2", "seed", "sampler", "overlap",
                "wall_time_s")
 
@@ -106,11 +111,13 @@ def _read_parquet_files(paths: Iterable[str], columns=None) -> pd.DataFrame:
 
 
 def _with_ground_state(path, columns):
-    """``columns`` plus ``ground_state`` (the run's ground-state directory) if the file has it."""
-    if columns is None or "ground_state" in columns:
+    """``columns`` plus ``ground_state`` (the run's ground-state directory) and the
+    :data:`OPTIONAL_RUN_COLUMNS` that the file has."""
+    if columns is None:
         return columns
     names = pq.read_schema(path).names
-    return [*columns, "ground_state"] if "ground_state" in names else columns
+    return [*columns, *(c for c in ("ground_state", *OPTIONAL_RUN_COLUMNS)
+                        if c in names and c not in columns)]
 
 
 #: Point columns taken from the ground state's metadata.json: {column: metadata key}.
@@ -161,7 +168,29 @@ def read_train_runs(paths: Iterable[str]) -> pd.DataFrame:
     """The training runs of ``paths`` (metrics.parquet files), one row each, ``source=train``."""
     runs = _read_parquet_files(list(paths), columns=list(RUN_COLUMNS))
     runs["source"] = "train"
-    return runs
+    runs["width"] = network_widths(runs)
+    return runs.drop(columns="channels", errors="ignore")
+
+
+def network_widths(runs: pd.DataFrame) -> pd.Series:
+    """The hidden width of each run's network: its ``width`` or ``channels`` metrics column,
+    whichever its architecture's ``capacity`` is (:mod:`nqsgen.architectures`; ``width`` for
+    an architecture not registered in this process)."""
+    if runs.empty:
+        return pd.Series(dtype="float64")
+    for column in OPTIONAL_RUN_COLUMNS:
+        if column not in runs:
+            runs[column] = math.nan
+    from nqsgen import architectures
+
+    def capacity(arch: str) -> str:
+        try:
+            return architectures.get(arch).capacity
+        except Exception:  # noqa: BLE001 - a plug-in not loaded here
+            return "width"
+
+    fields = runs["arch"].map({a: capacity(a) for a in runs["arch"].unique()})
+    return runs["width"].where(fields == "width", runs["channels"]).astype("float64")
 
 
 def read_vmc_runs(paths: Iterable[str]) -> pd.DataFrame:
@@ -170,6 +199,8 @@ def read_vmc_runs(paths: Iterable[str]) -> pd.DataFrame:
     runs = _read_parquet_files(list(paths), columns=list(VMC_COLUMNS))
     if runs.empty:
         return runs
+    runs = runs.drop(columns=[c for c in OPTIONAL_RUN_COLUMNS if c in runs])
+    runs["width"] = math.nan  # the SR networks' size is not what the points compare
     runs["source"] = "vmc"
     runs["target"] = "state"
     runs["arch"] = "sr"
@@ -216,7 +247,9 @@ def points_table(runs: pd.DataFrame, experiment: str) -> pd.DataFrame:
         return _empty(POINT_COLUMNS)
     runs = runs.copy()
     runs["eps_key"] = runs["eps_train"].fillna(-1.0)   # NaN (VMC) must group, not vanish
-    by = [c for c in KEY_COLUMNS if c != "eps_train"] + ["eps_key"]
+    runs["width_key"] = (runs["width"] if "width" in runs else pd.Series(
+        math.nan, index=runs.index)).astype("float64").fillna(-1.0)
+    by = [c for c in KEY_COLUMNS if c != "eps_train"] + ["eps_key", "width_key"]
     stats = summarize(runs, by)
     runs = _attach_ground_state_flags(runs)
     extra = runs.groupby(by, sort=True, dropna=False).agg(
@@ -238,9 +271,12 @@ def points_table(runs: pd.DataFrame, experiment: str) -> pd.DataFrame:
                                   dtype=object if None in values else bool)
     table = stats.merge(extra, on=by, how="left")
     table["eps_train"] = table.pop("eps_key").replace(-1.0, math.nan)
+    width = table.pop("width_key")
+    table["width"] = pd.array([None if w < 0 else int(w) for w in width], dtype="Int64")
     table["experiment"] = experiment
-    table = table.sort_values(["source", "cluster", "target", "arch", "expressibility",
-                               "eps_train", "j2"], kind="stable", ignore_index=True)
+    table = table.sort_values(["source", "cluster", "target", "arch", "width",
+                               "expressibility", "eps_train", "j2"], kind="stable",
+                              ignore_index=True)
     return table[list(POINT_COLUMNS)]
 
 
@@ -363,6 +399,39 @@ def scaling_caption(path: str | os.PathLike) -> str:
     return " ".join(parts)
 
 
+def capacity_caption(path: str | os.PathLike) -> str:
+    """One sentence per (cluster, J2, target, arch) curve of a capacity experiment's points
+    (for the report caption): the learned overlap at the smallest and the largest width, the
+    best one, and the expressibility at the largest width; empty before the table exists."""
+    if not os.path.exists(path):
+        return ""
+    table = pd.read_parquet(path)
+    train = table[(table["source"] == "train") & table["width"].notna()]
+    parts = []
+    for (cluster, j2, target, arch), curve in train.groupby(
+            ["cluster", "j2", "target", "arch"], sort=True):
+        learned = curve[~curve["expressibility"].astype(bool)].sort_values("width")
+        express = curve[curve["expressibility"].astype(bool)].sort_values("width")
+        if learned.empty:
+            continue
+        first, last = learned.iloc[0], learned.iloc[-1]
+        best = learned.loc[learned["mean"].idxmax()]
+        text = (f"{cluster}, J2/J1 = {j2:g} ({target}, {arch}): learned overlap "
+                f"{first['mean']:.3f} ± {_se(first['se'])} at width {int(first['width'])}, "
+                f"{last['mean']:.3f} ± {_se(last['se'])} at {int(last['width'])} (best "
+                f"{best['mean']:.3f} at {int(best['width'])})")
+        if not express.empty:
+            top = express.iloc[-1]
+            text += (f"; expressibility {top['mean']:.3f} ± {_se(top['se'])} at width "
+                     f"{int(top['width'])}")
+        parts.append(text + ".")
+    return " ".join(parts)
+
+
+def _se(value) -> str:
+    return f"{value:.3f}" if np.isfinite(value) else "n/a"
+
+
 def correlation_caption(path: str | os.PathLike) -> str:
     """One sentence per pooled and per-cluster correlation (for the report caption)."""
     if not os.path.exists(path):
@@ -395,6 +464,9 @@ class CaptionTable:
 
     def correlation(self) -> str:
         return correlation_caption(f"{self.prefix}.correlation.parquet")
+
+    def capacity(self) -> str:
+        return capacity_caption(f"{self.prefix}.parquet")
 
 
 def transitions_table(runs: pd.DataFrame, experiment: str,

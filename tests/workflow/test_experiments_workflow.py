@@ -39,7 +39,8 @@ from tests.workflow.helpers import (
 pytestmark = [pytest.mark.workflow]
 
 FIGURE_RULES = {"clusters": "figure_clusters", "j2_sweep": "figure_j2_sweep",
-                "eps_sweep": "figure_eps_sweep", "scaling": "figure_scaling"}
+                "eps_sweep": "figure_eps_sweep", "scaling": "figure_scaling",
+                "capacity": "figure_capacity"}
 
 
 def expected_plan(config: dict, enabled_only: bool = True) -> dict:
@@ -53,7 +54,12 @@ def expected_plan(config: dict, enabled_only: bool = True) -> dict:
             continue
         aggregates[name] = "aggregate_" + exp["kind"]
         for cluster in exp["clusters"]:
-            if exp["kind"] == "j2_sweep":
+            archs = exp.get("archs", ["dense2"])
+            if exp["kind"] == "capacity":  # width labels, expressibility by default
+                archs = [f"{a}-w{w}" for a in archs for w in exp["widths"]]
+                eps_list = [exp.get("eps", 0.01)] + (
+                    [1.0] if exp.get("expressibility", True) else [])
+            elif exp["kind"] == "j2_sweep":
                 eps_list = [exp.get("eps", 0.01)] + ([1.0] if exp.get("expressibility") else [])
             elif isinstance(exp["eps"], dict):
                 eps_list = exp["eps"][cluster]
@@ -62,7 +68,7 @@ def expected_plan(config: dict, enabled_only: bool = True) -> dict:
             j2s = exp.get("j2") or config["ground_states"][cluster]["j2"]
             for j2 in j2s:
                 for target in exp.get("targets", ["sign"]):
-                    for arch in exp.get("archs", ["dense2"]):
+                    for arch in archs:
                         for eps in eps_list:
                             for seed in range(exp.get("seeds", 5)):
                                 runs.add((cluster, float(j2), target, arch, float(eps), seed))
@@ -101,7 +107,9 @@ def test_dry_run_of_paper_config_lists_every_job(tmp_path):
         assert counts[rule] == n, rule
     # the paper's experiments are all there, with the supplementary 30-site ones
     assert set(plan["figures"]) == {"fig1", "fig2", "fig3", "fig4", "fig5", "figS2", "figS3",
-                                    "figS4"}
+                                    "figS4", "capacity"}
+    # the capacity sweep's runs carry their width in the architecture directory
+    assert "results/train/kagome_24/J2=0.6/sign/dense2-w1024/eps=1/seed=4/" in proc.stdout
     for name in plan["figures"]:
         assert f"results/figures/{name}.pdf" in proc.stdout
     # the 30-site ground states are planned (symmetric solves; auto = full from 30 sites)
@@ -213,6 +221,30 @@ def test_tables_hold_mean_se_and_n_of_the_runs(test_run):
     assert (tr["region_low"] == 0.51).all() and (tr["region_high"] == 1.82).all()
 
 
+def test_capacity_table_has_a_point_per_width(test_run):
+    """The CI capacity sweep (kagome_12, J2 0 and 1, dense2 of widths 4 and 16, εtrain 0.2 and
+    1, 2 seeds): one point per (J2, width, εtrain), its runs under dense2-w{width}."""
+    from nqsgen.stages.train import read_runs
+
+    table = pd.read_parquet(test_run / "results/tables/capacity.parquet")
+    assert (table["source"] == "train").all() and (table["arch"] == "dense2").all()
+    assert len(table) == 8 and (table["n"] == 2).all()
+    assert sorted(set(zip(table["j2"], table["width"], table["eps_train"], strict=True))) == [
+        (j2, w, eps) for j2 in (0.0, 1.0) for w in (4, 16) for eps in (0.2, 1.0)]
+    assert (table["expressibility"] == (table["eps_train"] == 1.0)).all()
+    metrics = read_runs(test_run / "results/train/kagome_12").to_pandas()
+    for row in table.itertuples():
+        runs = metrics[(metrics["j2"] == row.j2) & (metrics["width"] == row.width)
+                       & (metrics["arch"] == "dense2") & np.isclose(metrics["eps_train"],
+                                                                    row.eps_train)]
+        assert len(runs) == 2
+        assert row.mean == pytest.approx(runs["overlap"].mean(), rel=1e-12)
+    run = test_run / "results/train/kagome_12/J2=1/sign/dense2-w4/eps=1/seed=1/metrics.parquet"
+    assert pd.read_parquet(run)["width"].item() == 4
+    # the fig4 runs of the same cluster keep the configured width (16) and plain directory
+    assert (test_run / "results/train/kagome_12/J2=1/sign/dense1/eps=0.2/seed=0").is_dir()
+
+
 def test_results_read_back_in_one_call(test_run):
     from nqsgen.stages.train import read_runs
 
@@ -283,6 +315,7 @@ def test_report_shows_every_figure_with_its_caption(test_run):
         assert f"{name}.pdf" in html
     for snippet in ("generalisation vs frustration", "generalisation vs training-set size",
                     "scaling of the critical training-set size", "the periodic clusters",
+                    "generalisation or capacity", "at width 16",
                     "Westerhout",
                     # fig5's caption reads its fitted exponents from the finished table
                     "J2/J1 = 0: no exponent (fewer than two clusters with a critical"):

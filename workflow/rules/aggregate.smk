@@ -72,3 +72,25 @@ rule aggregate_scaling:
         "../../envs/python.yaml"
     script:
         "../scripts/aggregate.py"
+
+
+rule aggregate_capacity:
+    input:
+        unpack(PLAN.aggregate_input),
+    output:
+        points=f"{paths.TABLE}.parquet",
+    params:
+        settings=PLAN.settings,
+        regions=config["frustrated_regions"],
+        statistics=config["aggregate"],
+    log:
+        "logs/aggregate/{experiment}.log",
+    benchmark:
+        "results/benchmarks/aggregate/{experiment}.tsv"
+    wildcard_constraints:
+        experiment=PLAN.kind_pattern("capacity"),
+    localrule: True
+    conda:
+        "../../envs/python.yaml"
+    script:
+        "../scripts/aggregate.py"

@@ -119,3 +119,32 @@ rule figure_scaling:
         "../../envs/python.yaml"
     script:
         "../scripts/figure.py"
+
+
+rule figure_capacity:
+    input:
+        points=f"{paths.TABLE}.parquet",
+    output:
+        pdf=report(
+            paths.FIGURE,
+            caption="../report/capacity.rst",
+            category="Figures",
+            labels={"figure": "{experiment}", "kind": "capacity"},
+        ),
+    params:
+        kind="capacity",
+        caption=PLAN.caption,
+        settings=PLAN.settings,
+        regions=config["frustrated_regions"],
+        results=caption_table,
+    log:
+        "logs/figures/{experiment}.log",
+    benchmark:
+        "results/benchmarks/figure/{experiment}.tsv"
+    wildcard_constraints:
+        experiment=PLAN.kind_pattern("capacity"),
+    localrule: True
+    conda:
+        "../../envs/python.yaml"
+    script:
+        "../scripts/figure.py"

@@ -211,7 +211,7 @@ def check_experiment(config: dict, key: str, exp: dict) -> None:
                 raise ConfigError(f"{key}.eps: no εtrain grid for cluster {cluster}")
     for eps in eps_values(grids):
         check_eps(f"{key}.eps", eps)
-    if exp["kind"] == "j2_sweep" and not exp.get("j2") and exp["enabled"]:
+    if exp["kind"] in ("j2_sweep", "capacity") and not exp.get("j2") and exp["enabled"]:
         for cluster in exp["clusters"]:
             if cluster not in config["ground_states"]:
                 raise ConfigError(f"{key}.j2: not given, and cluster {cluster} has no "

@@ -190,10 +190,38 @@ class EpsSweepExperiment(ExperimentBase):
         "Runs per point (seeds 0 .. seeds-1); the error bars are their standard error."))
 
 
-Experiment = ClustersExperiment | J2SweepExperiment | EpsSweepExperiment
+Widths = Annotated[list[Annotated[int, Field(ge=1)]], Field(
+    min_length=1, json_schema_extra={"uniqueItems": True}, description=(
+        "Hidden widths to sweep (integers ≥ 1): the dense layers' `width`, the channels of "
+        "cnn and gcnn.  A run's architecture directory is <arch>-w<width>, e.g. "
+        "results/train/{cluster}/J2={j2}/{target}/dense2-w64/eps={eps}/seed={seed}."))]
+
+
+class CapacityExperiment(ExperimentBase):
+    """Test overlap vs the hidden width of the network (log axis) at one εtrain, with the
+    expressibility run (εtrain = 1) at each width, one panel per (cluster, target), one curve
+    per (J2, architecture): a network that fails to generalise although a network of its
+    width can express the sign structure fails for want of generalisation, not capacity
+    (depth: list dense1 and dense2)."""
+
+    kind: Literal["capacity"]
+    j2: J2List | None = Field(None, description=(
+        "J2/J1 values; default - each cluster's `ground_states` grid."))
+    widths: Widths
+    eps: Eps = 0.01
+    archs: Archs = ["dense2"]
+    targets: Targets = ["sign"]
+    seeds: int = Field(5, ge=1, description=(
+        "Runs per point (seeds 0 .. seeds-1); the error bars are their standard error."))
+    expressibility: bool = Field(True, description=(
+        "Also train at εtrain = 1 (whole basis) at every width - the dashed lines."))
+
+
+Experiment = ClustersExperiment | J2SweepExperiment | EpsSweepExperiment | CapacityExperiment
 #: experiment kind -> its model
 KINDS = {"clusters": ClustersExperiment, "j2_sweep": J2SweepExperiment,
-         "eps_sweep": EpsSweepExperiment, "scaling": EpsSweepExperiment}
+         "eps_sweep": EpsSweepExperiment, "scaling": EpsSweepExperiment,
+         "capacity": CapacityExperiment}
 
 
 class AggregateSettings(Section):

@@ -14,6 +14,9 @@ API only: no pyplot, no display), drawn in the style of :mod:`nqsgen.plotting.st
 * :func:`eps_sweep_figure` — Fig. 3: overlap vs εtrain (log axis), one curve per J2, the fitted
   logistic as a thin line and the critical εtrain marked (▼ with its bootstrap interval),
   degenerate ground states ringed as in Fig. 2;
+* :func:`capacity_figure` — beyond the paper: overlap vs the networks' hidden width (log
+  axis), one panel per (cluster, target), one curve per (J2, architecture), learned
+  (εtrain) solid and expressibility (εtrain = 1) dashed, degenerate ground states ringed;
 * :func:`scaling_figure` — Fig. 5: critical training-set size vs K (log–log), in draws εc·K
   and in distinct states, with the bootstrap intervals, unbracketed εc flagged (open markers)
   and the fitted power law n_c ∝ K^b; works with a single cluster.
@@ -35,7 +38,7 @@ import pandas as pd
 from nqsgen.plotting import style as S
 
 __all__ = ["clusters_figure", "j2_sweep_figure", "eps_sweep_figure", "scaling_figure",
-           "save_pdf", "panel_label"]
+           "capacity_figure", "save_pdf", "panel_label"]
 
 
 @contextmanager
@@ -377,6 +380,62 @@ def eps_sweep_figure(points: pd.DataFrame, critical: pd.DataFrame | None = None,
             (Line2D([], [], color="0.3", lw=0.6), "logistic fit"),
             (Line2D([], [], color="0.3", marker="v", lw=0.9, ms=4.5),
              r"$\varepsilon_c$ (95 % CI)")])
+    return fig
+
+
+# ----------------------------------------------------------------------------- capacity
+ARCH_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def capacity_figure(points: pd.DataFrame,
+                    regions: Mapping[str, Sequence[float]] | None = None) -> object:
+    """Overlap vs hidden width (log axis), one panel per (cluster, target), one curve per
+    (J2, arch): learned at εtrain solid, expressibility (εtrain = 1) dashed, mean ± SE over
+    seeds.  Where the dashed curve is high and the solid one low, the network of that width can
+    express the sign structure but does not generalise to it from the sample."""
+    from matplotlib.lines import Line2D
+
+    regions = regions or {}
+    train = points[(points["source"] == "train") & points["width"].notna()]
+    panels = list(dict.fromkeys(zip(train["cluster"], train["target"], strict=True)))
+    archs = list(dict.fromkeys(train["arch"]))
+    with _styled():
+        fig, axes = _figure(1, max(len(panels), 1), width=2.6, height=2.3,
+                            legend=S.LEGEND_WIDTH)
+        if not panels:
+            _empty_note(axes[0][0], "no runs")
+        for col, (cluster, target) in enumerate(panels):
+            ax = axes[0][col]
+            sel = train[(train["cluster"] == cluster) & (train["target"] == target)]
+            region = regions.get(sel["lattice"].iloc[0])
+            for k, (j2, by_j2) in enumerate(sel.groupby("j2", sort=True)):
+                color = S.SEQUENCE[k % len(S.SEQUENCE)]
+                frustrated = region is not None and region[0] <= j2 <= region[1]
+                for arch, curve in by_j2.groupby("arch", sort=False):
+                    marker = ARCH_MARKERS[archs.index(arch) % len(ARCH_MARKERS)]
+                    for express, line in curve.groupby("expressibility", sort=True):
+                        line = line.sort_values("width")
+                        label = None if express else (
+                            f"{j2:g}" + (" (frustrated)" if frustrated else "")
+                            + (f", {S.arch_style(arch)['label']}" if len(archs) > 1 else ""))
+                        _errorbar(ax, line["width"].astype(float), line["mean"], line["se"],
+                                  {"color": color, "marker": marker, "label": label},
+                                  linestyle="--" if express else "-",
+                                  mfc="none" if express else color, zorder=3)
+                        _flag_degenerate(ax, line, "width")
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("hidden width")
+            ax.set_ylabel(S.OVERLAP_LABEL if col == 0 else "")
+            eps = sel.loc[~sel["expressibility"].astype(bool), "eps_train"].dropna().unique()
+            ax.set_title(f"{_cluster_title(sel, cluster)}\n{target}"
+                         + (r", $\varepsilon_\mathrm{train}$ = " + f"{eps[0]:g}"
+                            if len(eps) == 1 else ""))
+            _overlap_limits(ax, sel["mean"])
+            panel_label(ax, col)
+        _legend(fig, axes[0], title=r"$J_2/J_1$", extra=[
+            (Line2D([], [], color="0.3", lw=1.0), r"learned ($\varepsilon_\mathrm{train}$)"),
+            (Line2D([], [], color="0.3", lw=1.0, ls="--", marker="o", mfc="none"),
+             r"expressibility ($\varepsilon_\mathrm{train}$ = 1)")])
     return fig
 
 

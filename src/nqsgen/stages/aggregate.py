@@ -7,9 +7,9 @@
 ``--runs``/``--vmc`` take metrics.parquet files or directories (every metrics.parquet below
 them).  Writes ``{tables}/{experiment}.parquet`` and, by kind, ``.transitions.parquet`` and
 ``.correlation.parquet`` (j2_sweep), ``.critical.parquet`` (eps_sweep, scaling) and
-``.scaling.parquet`` (scaling), each atomically.  ``--config`` supplies the frustrated regions
-(``frustrated_regions``); the workflow passes everything itself (rules ``aggregate_*``,
-``workflow/scripts/aggregate.py``).
+``.scaling.parquet`` (scaling), each atomically (capacity: the points only, one per width).
+``--config`` supplies the frustrated regions (``frustrated_regions``); the workflow passes
+everything itself (rules ``aggregate_*``, ``workflow/scripts/aggregate.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ log = logging.getLogger("nqsgen.aggregate")
 
 #: Tables of each experiment kind (besides the points), with their schemas.
 TABLES = {"j2_sweep": ("transitions", "correlation"), "eps_sweep": ("critical",),
-          "scaling": ("critical", "scaling")}
+          "scaling": ("critical", "scaling"), "capacity": ()}
 SCHEMAS = {"points": schemas.POINTS, "transitions": schemas.TRANSITIONS,
            "correlation": schemas.CORRELATION,
            "critical": schemas.CRITICAL, "scaling": schemas.SCALING}

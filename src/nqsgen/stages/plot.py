@@ -23,7 +23,7 @@ from nqsgen.stages.base import StageParser, run, setup_logging
 
 log = logging.getLogger("nqsgen.plot")
 
-KINDS = ("clusters", "j2_sweep", "eps_sweep", "scaling")
+KINDS = ("clusters", "j2_sweep", "eps_sweep", "scaling", "capacity")
 
 
 def plot(kind: str, out, tables: dict | None = None, clusters: list | None = None,
@@ -48,6 +48,8 @@ def plot(kind: str, out, tables: dict | None = None, clusters: list | None = Non
         fig = figures.eps_sweep_figure(read("points"), read("critical"), regions)
     elif kind == "scaling":
         fig = figures.scaling_figure(read("critical"), read("scaling"))
+    elif kind == "capacity":
+        fig = figures.capacity_figure(read("points"), regions)
     else:
         raise ConfigError(f"unknown experiment kind {kind!r} (known: {', '.join(KINDS)})")
     figures.save_pdf(fig, out)
