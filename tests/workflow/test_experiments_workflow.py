@@ -109,7 +109,7 @@ def test_dry_run_of_paper_config_lists_every_job(tmp_path):
     assert set(plan["figures"]) == {"fig1", "fig2", "fig3", "fig4", "fig5", "figS2", "figS3",
                                     "figS4", "capacity"}
     # the capacity sweep's runs carry their width in the architecture directory
-    assert "results/train/kagome_24/J2=0.6/sign/dense2-w1024/eps=1/seed=4/" in proc.stdout
+    assert "results/train/kagome_24/J2=0.6/sign/dense2-w256/eps=1/seed=4/" in proc.stdout
     for name in plan["figures"]:
         assert f"results/figures/{name}.pdf" in proc.stdout
     # the 30-site ground states are planned (symmetric solves; auto = full from 30 sites)
