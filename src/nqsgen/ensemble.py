@@ -481,6 +481,7 @@ def exact_ensemble_overlaps(net: StackedNetwork, rows: list[int], ground_state,
     spins = _Spins(net_sites(net), device, batch)
     table = _excluded_matrix(excluded, device)
     sums, evaluated = _ExactSums(target, len(rows), device), 0
+    progress = _PassProgress(ground_state.dimension, len(rows))
     for _, chunk in ground_state.iter_chunks(columns=("state", "amplitude"),
                                              batch_rows=EXACT_CHUNK):
         states = chunk["state"]
@@ -491,6 +492,7 @@ def exact_ensemble_overlaps(net: StackedNetwork, rows: list[int], ground_state,
         keep = table.gather(1, pos) != probe
         sums.add(torch.from_numpy(np.array(chunk["amplitude"])).to(device), output, keep)
         evaluated += len(states)
+        progress.update(evaluated)
     wall = time.perf_counter() - t0
     results = sums.results()
     counts = sums.states.cpu().tolist()
@@ -499,6 +501,24 @@ def exact_ensemble_overlaps(net: StackedNetwork, rows: list[int], ground_state,
                  overlap_draws=int(n), eval_time_s=wall,
                  inference_states_per_s=evaluated / wall if wall > 0 else math.nan)
     return results
+
+
+class _PassProgress:
+    """Logs the exact test pass every ``every`` seconds: states done, rate and ETA."""
+
+    def __init__(self, total: int, members: int, every: float = 30.0):
+        self.total, self.members, self.every = total, members, every
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every or done >= self.total:
+            return
+        self.last = now
+        rate = done / (now - self.t0)
+        log.info("exact test pass: %.1f%% of %d states for %d members, %.3g states/s, "
+                 "eta %.0f s", 100 * done / self.total, self.total, self.members, rate,
+                 (self.total - done) / rate)
 
 
 def net_sites(net: StackedNetwork) -> int:
