@@ -4,14 +4,14 @@ Every output of the pipeline appears only when it is complete, so that a job kil
 moment (``kill -9``, a full disk, a rank that dies) leaves either the previous output intact or
 no output, never a mixture:
 
-* **Files**: :func:`atomic_path` yields a hidden temporary sibling ``.NAME.tmp-XXXXXXXX`` in the
+* **Files**: :func:`atomic_path` yields a hidden temporary sibling ``.NAME.tmp-<random>`` in the
   same directory (same file system, so the rename is atomic) for a writer that takes a path
   (pyarrow, matplotlib, torch, ``json``); when the writer returns, the file is fsynced, given
   the permissions an ordinary ``open()`` would give (0666 & ~umask), renamed onto ``NAME`` and
   the directory fsynced.  On an error the temporary is removed and ``NAME`` is untouched.
 * **Directories** (a ground state's shards, a run's tables): :func:`temporary_directory` makes
-  ``.NAME.tmp-XXXXXXXX`` beside the output; :func:`publish_directory` renames an existing output
-  aside (``.NAME.old-XXXXXXXX``), the finished temporary into place, and removes the old one.
+  ``.NAME.tmp-<random>`` beside the output; :func:`publish_directory` renames an existing output
+  aside (``.NAME.old-<random>``), the finished temporary into place, and removes the old one.
   Workflows delete stale ``.tmp-``/``.old-`` siblings before rerunning a job
   (:func:`stale_siblings`).
 * **Replacing only what the project wrote**: :func:`check_output_location` refuses, before any
@@ -37,7 +37,7 @@ OLD_TAG = ".old-"
 
 
 def hidden_sibling(path: str | os.PathLike, tag: str = TMP_TAG) -> Path:
-    """``.NAME<tag>XXXXXXXX`` in the directory of ``path`` (random suffix)."""
+    """``.NAME<tag><random>`` in the directory of ``path`` (random suffix)."""
     path = Path(path)
     return path.with_name(f".{path.name}{tag}{uuid.uuid4().hex[:8]}")
 

@@ -91,8 +91,9 @@ def _scan(first_rank, count, n_blocks, n_sites, n_up, binom, masks, flips, chars
 
 
 @numba.njit(cache=True, inline="always")
-def _representative_with_images(t, masks, flips, chars, images):
-    """(smallest image of t, χ of the first element reaching it); ``images`` is scratch."""
+def smallest_image(t, masks, flips, images):
+    """(smallest image of t over the group, index of the first element reaching it);
+    ``images`` is scratch."""
     apply_all(t, masks, flips, images)
     best = images[0]
     best_g = 0
@@ -100,6 +101,13 @@ def _representative_with_images(t, masks, flips, chars, images):
         if images[g] < best:
             best = images[g]
             best_g = g
+    return best, best_g
+
+
+@numba.njit(cache=True, inline="always")
+def _representative_with_images(t, masks, flips, chars, images):
+    """(smallest image of t, χ of the first element reaching it); ``images`` is scratch."""
+    best, best_g = smallest_image(t, masks, flips, images)
     return best, chars[best_g]
 
 

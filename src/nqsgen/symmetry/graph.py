@@ -28,7 +28,7 @@ import numba
 import numpy as np
 
 from nqsgen.basis import row_partition
-from nqsgen.symmetry.basis import SymmetricBasis, search_sorted
+from nqsgen.symmetry.basis import SymmetricBasis, search_sorted, smallest_image
 from nqsgen.symmetry.momentum import MomentumGroup
 from nqsgen.symmetry.permutations import apply_all
 
@@ -79,13 +79,7 @@ def _fill_graph(states, buckets, shift, lo, n_rows, site_a, site_b, bond_class, 
                     continue
                 diag[i, c] -= 1
                 t = r ^ ((one << site_a[k]) | (one << site_b[k]))
-                apply_all(t, masks, flips, images)
-                best = images[0]
-                best_g = 0
-                for g in range(1, images.shape[0]):
-                    if images[g] < best:
-                        best = images[g]
-                        best_g = g
+                best, best_g = smallest_image(t, masks, flips, images)
                 cols[e] = search_sorted(states, buckets, shift, best)
                 elems[e] = best_g
                 classes[e] = c
