@@ -39,3 +39,14 @@ def run_module(module: str, *args: str, ranks: int | None = None, timeout: float
 @pytest.fixture
 def run_stage():
     return run_module
+
+
+def solve_ground_states(base, points) -> dict:
+    """Exact ground states (scipy, one process) of ``points`` = ((cluster, J2 string), ...)
+    under ``base``; returns cluster -> directory."""
+    out = {}
+    for cluster, j2 in points:
+        out[cluster] = base / cluster
+        run_module("nqsgen.stages.ground_state", "--cluster", cluster, "--j2", j2, "--out",
+                   out[cluster], "--solver", "scipy")
+    return out

@@ -24,15 +24,10 @@ SMALL = ["--width", "8", "--samples", "64", "--chains", "16", "--final-samples",
 
 @pytest.fixture(scope="module")
 def states(tmp_path_factory):
-    from tests.conftest import run_module
+    from tests.conftest import solve_ground_states
 
-    base = tmp_path_factory.mktemp("gs")
-    out = {}
-    for cluster, j2 in (("kagome_12", "0.5"), ("square_16", "0")):
-        out[cluster] = base / cluster
-        run_module("nqsgen.stages.ground_state", "--cluster", cluster, "--j2", j2, "--out",
-                   out[cluster], "--solver", "scipy")
-    return out
+    return solve_ground_states(tmp_path_factory.mktemp("gs"),
+                               (("kagome_12", "0.5"), ("square_16", "0")))
 
 
 def kagome(states, out, *extra):
