@@ -148,7 +148,16 @@ class ClustersExperiment(ExperimentBase):
     kind: Literal["clusters"]
 
 
-class J2SweepExperiment(ExperimentBase):
+class TrainedExperiment(ExperimentBase):
+    """What every experiment that trains networks has: architectures, targets, seeds."""
+
+    archs: Archs = ["dense2"]
+    targets: Targets = ["sign"]
+    seeds: int = Field(5, ge=1, description=(
+        "Runs per point (seeds 0 .. seeds-1); the error bars are their standard error."))
+
+
+class J2SweepExperiment(TrainedExperiment):
     """Test overlap vs J2/J1 at one εtrain, one panel per cluster, one curve per (target,
     architecture) (the paper's Figs. 2 a-c and 4); the J2 of the steepest loss of
     generalisation is located per curve."""
@@ -157,10 +166,6 @@ class J2SweepExperiment(ExperimentBase):
     j2: J2List | None = Field(None, description=(
         "J2/J1 values; default - each cluster's `ground_states` grid."))
     eps: Eps = 0.01
-    archs: Archs = ["dense2"]
-    targets: Targets = ["sign"]
-    seeds: int = Field(5, ge=1, description=(
-        "Runs per point (seeds 0 .. seeds-1); the error bars are their standard error."))
     expressibility: bool = Field(False, description=(
         "Also train at εtrain = 1 (whole basis) - the paper's dashed lines."))
     vmc: bool = Field(False, description=(
@@ -172,7 +177,7 @@ class J2SweepExperiment(ExperimentBase):
         "minutes to tens of minutes per point (config/README.md), a supervised one seconds."))
 
 
-class EpsSweepExperiment(ExperimentBase):
+class EpsSweepExperiment(TrainedExperiment):
     """Test overlap vs εtrain for fixed J2 values, and the critical εtrain per (cluster, J2,
     target, architecture) from a logistic fit with a bootstrap interval.  eps_sweep draws the
     overlaps (Fig. 3); scaling draws the critical training-set size against K and fits its
@@ -184,10 +189,6 @@ class EpsSweepExperiment(ExperimentBase):
         "The εtrain grid (the critical εtrain needs at least 3 values): one list for every "
         "cluster, or a mapping cluster name -> its own list (Fig. 5: the switch moves to "
         "smaller εtrain as K grows, so each cluster needs a grid that brackets it)."))
-    archs: Archs = ["dense2"]
-    targets: Targets = ["sign"]
-    seeds: int = Field(5, ge=1, description=(
-        "Runs per point (seeds 0 .. seeds-1); the error bars are their standard error."))
 
 
 Widths = Annotated[list[Annotated[int, Field(ge=1)]], Field(
@@ -197,7 +198,7 @@ Widths = Annotated[list[Annotated[int, Field(ge=1)]], Field(
         "results/train/{cluster}/J2={j2}/{target}/dense2-w64/eps={eps}/seed={seed}."))]
 
 
-class CapacityExperiment(ExperimentBase):
+class CapacityExperiment(TrainedExperiment):
     """Test overlap vs the hidden width of the network (log axis) at one εtrain, with the
     expressibility run (εtrain = 1) at each width, one panel per (cluster, target), one curve
     per (J2, architecture): a network that fails to generalise although a network of its
@@ -209,10 +210,6 @@ class CapacityExperiment(ExperimentBase):
         "J2/J1 values; default - each cluster's `ground_states` grid."))
     widths: Widths
     eps: Eps = 0.01
-    archs: Archs = ["dense2"]
-    targets: Targets = ["sign"]
-    seeds: int = Field(5, ge=1, description=(
-        "Runs per point (seeds 0 .. seeds-1); the error bars are their standard error."))
     expressibility: bool = Field(True, description=(
         "Also train at εtrain = 1 (whole basis) at every width - the dashed lines."))
 
