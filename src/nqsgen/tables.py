@@ -128,12 +128,12 @@ GROUND_STATE_FLAGS = {"ground_state_degenerate": "degenerate",
 
 def ground_state_flags(directory) -> dict:
     """:data:`GROUND_STATE_FLAGS` of one ground-state directory (None where unreadable)."""
-    import json
-    from pathlib import Path
+    from nqsgen.errors import StorageError
+    from nqsgen.storage.metadata import read_metadata
 
     try:
-        meta = json.loads((Path(str(directory)) / "metadata.json").read_text())
-    except (OSError, ValueError, TypeError):
+        meta = read_metadata(str(directory)).to_json()
+    except StorageError:
         meta = {}
     return {column: meta.get(key) for column, key in GROUND_STATE_FLAGS.items()}
 

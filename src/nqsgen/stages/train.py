@@ -80,9 +80,10 @@ from nqsgen.composition import ensemble_id
 from nqsgen.config import TrainSettings
 from nqsgen.config.cli import add_arguments, settings_from
 from nqsgen.datasets import check_fractions, default_eps_val, memory_needed
-from nqsgen.errors import ConfigError
+from nqsgen.errors import ConfigError, StorageError
 from nqsgen.overlaps import TARGETS, mc_sample_size
 from nqsgen.stages.base import StageParser, check_threads, cluster_of, run, setup_logging
+from nqsgen.storage.metadata import read_metadata
 
 log = logging.getLogger("nqsgen.train")
 
@@ -256,10 +257,9 @@ def _ground_state_dirs(args, cluster: str) -> dict[float, Path]:
     by_j2 = {}
     for d in given:
         try:
-            by_j2[float(json.loads((d / "metadata.json").read_text())["j2"])] = d
-        except (OSError, ValueError, KeyError, TypeError):
-            raise ConfigError(f"--ground-state {d}: no ground state (metadata.json with j2) "
-                              "there") from None
+            by_j2[float(read_metadata(d).j2)] = d
+        except StorageError as exc:
+            raise ConfigError(f"--ground-state {d}: {exc}") from None
     return {j2: by_j2.get(j2) or _default_ground_state(args, cluster, j2) for j2 in j2s}
 
 

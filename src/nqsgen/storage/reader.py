@@ -4,7 +4,6 @@ cluster, the Hamiltonian."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pyarrow.parquet as pq
 
 from nqsgen.basis import SzBasis
 from nqsgen.errors import NqsgenError, StorageError
-from nqsgen.storage.metadata import check_metadata, check_states
+from nqsgen.storage.metadata import GroundStateMetadata, check_states, read_metadata
 from nqsgen.storage.shards import METADATA, sha256_file
 
 
@@ -23,14 +22,16 @@ class GroundState:
     Attributes
     ----------
     path: directory holding ``metadata.json`` and the shards.
-    metadata: the parsed ``metadata.json``.
+    record: the validated :class:`~nqsgen.storage.metadata.GroundStateMetadata`.
+    metadata: the same as a mapping (every key of ``metadata.json``, provenance included).
     basis: the :class:`SzBasis` the amplitudes are aligned with.
     """
 
-    def __init__(self, path: Path, metadata: dict):
+    def __init__(self, path: Path, record: GroundStateMetadata):
         self.path = path
-        self.metadata = metadata
-        self.basis = SzBasis(metadata["n_sites"], metadata.get("n_up"))
+        self.record = record
+        self.metadata = record.to_json()
+        self.basis = SzBasis(record.n_sites, record.n_up)
         self._vector: np.ndarray | None = None
         self._norm_squared: float | None = None
 
@@ -39,26 +40,16 @@ class GroundState:
     def open(cls, path, verify: bool = True, cluster=None) -> GroundState:
         """Open the ground state in directory ``path``.
 
-        The metadata is always checked (:func:`nqsgen.storage.metadata.check_metadata`);
+        The metadata is always checked (:func:`nqsgen.storage.metadata.read_metadata`);
         ``verify`` also checks every shard's row count, sha256 and first/last stored state;
         ``cluster`` (a :class:`~nqsgen.clusters.Cluster`) checks that the state belongs to
         that cluster and that it is an eigenstate of its Hamiltonian with the stored energy.
         """
         path = Path(path)
-        meta_file = path / METADATA
-        if not meta_file.is_file():
-            raise StorageError(f"no ground state at {path}: {METADATA} is missing "
-                               "(never written, or the solve did not finish)")
-        try:
-            metadata = json.loads(meta_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise StorageError(f"{meta_file} is unreadable: {' '.join(str(exc).split())}"
-                               ) from None
-        symmetric = isinstance(metadata, dict) and metadata.get("symmetries", "none") != "none"
-        check_metadata(metadata, str(meta_file), symmetric)
-        if symmetric and cls is GroundState:
+        record = read_metadata(path)
+        if record.symmetric and cls is GroundState:
             cls = SymmetricGroundState
-        state = cls(path, metadata)
+        state = cls(path, record)
         if verify:
             state.verify()
         if cluster is not None:
@@ -94,8 +85,8 @@ class GroundState:
         amplitude look-ups) and independent of the solver."""
         from nqsgen.hamiltonian import Heisenberg
 
-        hamiltonian = Heisenberg.from_cluster(cluster, j2=float(self.metadata.get("j2", 0.0)),
-                                              j1=float(self.metadata.get("j1", 1.0)))
+        hamiltonian = Heisenberg.from_cluster(cluster, j2=float(self.record.j2),
+                                              j1=float(self.record.j1))
         states = self.sample_states(samples, np.random.default_rng(0))
         psi = self.amplitude(states)
         counts, flipped, values = hamiltonian.off_diagonal(states)
@@ -107,17 +98,17 @@ class GroundState:
         if not np.median(np.abs(local - e0)) <= tol * abs(e0):
             raise StorageError(f"ground state at {self.path}: the stored amplitudes are not an "
                                f"eigenstate with the stored energy {e0:.10g} (σ units) of "
-                               f"{cluster.name} at J2={self.metadata.get('j2')}: local energies "
+                               f"{cluster.name} at J2={self.record.j2}: local energies "
                                f"give {np.median(local):.10g}")
 
     @property
     def stored_rows(self) -> int:
-        """Rows the shards hold: the dimension K (full basis)."""
-        return int(self.metadata["dimension"])
+        """Rows the shards hold: K (full basis) or the representatives (symmetric)."""
+        return self.record.stored_rows
 
     def check_cluster(self, cluster) -> None:
         """Raise :class:`StorageError` unless this state was computed on ``cluster``."""
-        name, fp = self.metadata.get("cluster"), self.metadata.get("cluster_fingerprint")
+        name, fp = self.record.cluster, self.record.cluster_fingerprint
         where = f"ground state at {self.path}"
         if name != cluster.name:
             raise StorageError(f"{where} belongs to cluster '{name}', not to '{cluster.name}'")
@@ -136,15 +127,15 @@ class GroundState:
     @property
     def energy(self) -> float:
         """Ground-state energy in σ units (H = Σ J σ·σ)."""
-        return float(self.metadata["energy"])
+        return float(self.record.energy)
 
     @property
     def dimension(self) -> int:
-        return int(self.metadata["dimension"])
+        return self.record.dimension
 
     @property
     def n_sites(self) -> int:
-        return int(self.metadata["n_sites"])
+        return self.record.n_sites
 
     def iter_chunks(self, columns=("state", "amplitude"), batch_rows: int = 1 << 20
                     ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -228,14 +219,14 @@ class SymmetricGroundState(GroundState):
     exactly from |ψ|² and :meth:`iter_chunks` streams the full basis in order.
     """
 
-    def __init__(self, path: Path, metadata: dict):
-        super().__init__(path, metadata)
+    def __init__(self, path: Path, record: GroundStateMetadata):
+        super().__init__(path, record)
         from nqsgen.symmetry.group import SymmetryGroup
 
         where = path / METADATA
         try:
-            self.group = SymmetryGroup.from_dict(metadata["group"])
-            self.characters = np.asarray(metadata["sector"]["characters"], dtype=np.int64)
+            self.group = SymmetryGroup.from_dict(record.group)
+            self.characters = np.asarray(record.sector["characters"], dtype=np.int64)
         except (KeyError, TypeError, ValueError, NqsgenError) as exc:
             raise StorageError(f"{where}: the symmetry group or sector is malformed "
                                f"({type(exc).__name__}: {exc})") from None
@@ -249,10 +240,6 @@ class SymmetricGroundState(GroundState):
         self._symmetric: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lookup: tuple[np.ndarray, int] | None = None
         self._cdf: np.ndarray | None = None
-
-    @property
-    def stored_rows(self) -> int:
-        return int(self.metadata["n_representatives"])
 
     def stored_states_are_valid(self, ends: np.ndarray, shard: dict, previous) -> bool:
         """Are ``ends`` representatives of their orbits (each the smallest image), ascending

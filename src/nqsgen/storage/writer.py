@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from nqsgen import publish
 from nqsgen.errors import StorageError
+from nqsgen.storage.metadata import GroundStateMetadata
 from nqsgen.storage.shards import DEFAULT_SHARD_ROWS, METADATA, sha256_file
 
 
@@ -36,7 +37,9 @@ def write_ground_state(out_dir, comm, row_lo: int, columns: dict[str, np.ndarray
 
     Every rank passes its own contiguous rows (``row_lo`` and equally long ``columns``:
     ``state``/``amplitude`` in the full basis, ``state``/``coefficient``/``orbit_size`` in a
-    symmetric one); rank 0's ``metadata`` is completed with the shard list and written last.
+    symmetric one); rank 0's ``metadata`` is completed with the shard list, validated as a
+    :class:`~nqsgen.storage.metadata.GroundStateMetadata` (so that nothing is published that a
+    reader would refuse) and written last.
     ``out_dir`` appears only when complete (:mod:`nqsgen.publish`); an existing ``out_dir`` is
     replaced.  A failure on any rank (a full disk, a rank that cannot write) is raised on every
     rank as one :class:`StorageError`, and the temporary directory is removed.
@@ -58,7 +61,8 @@ def write_ground_state(out_dir, comm, row_lo: int, columns: dict[str, np.ndarray
                              "columns": {c: str(v.dtype) for c, v in columns.items()},
                              "shard_rows": int(shard_rows)}
         record["shards"] = shards
-        publish.write_json(tmp / METADATA, record)
+        checked = GroundStateMetadata.parse(record, f"the metadata for {out_dir}")
+        publish.write_json(tmp / METADATA, checked.to_json())
         publish.publish_directory(tmp, out_dir)
 
     _shared(comm, finish, out_dir, tmp)
@@ -70,7 +74,7 @@ def _shared(comm, step, out_dir: Path, tmp: Path | None):
     error, result = None, None
     try:
         result = step()
-    except (OSError, ValueError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException, StorageError) as exc:
         error = f"rank {comm.rank}: {' '.join(str(exc).split())}"
     errors = [e for e in comm.allgather(error) if e]
     if errors:
