@@ -97,7 +97,8 @@ BAD = {
                               "ground_states.kagome_12.j2: must not be empty"),
     "misspelled ground-state key": ({"ground_states": {"kagome_12": {"j2": [0.5],
                                                                      "solvr": "scipy"}}},
-                                    "ground_states.kagome_12.solvr: unknown key (allowed: j2,"),
+                                    "ground_states.kagome_12.solvr: unknown key (allowed: "
+                                    "completeness, j2,"),
     "unknown top key": ({"trian": {}}, "trian: unknown key (allowed: aggregate, clusters"),
     "train typo": ({"train": {"max_epoch": 3}}, "train.max_epoch: unknown key"),
     "train range": ({"train": {"lr": 0}}, "train.lr: 0 is outside (0, inf)"),
@@ -120,6 +121,9 @@ BAD = {
                                                              "sectors": "trivial"}}},
                             "ground_states.square_16.sectors: trivial applies to symmetric "
                             "solves only"),
+    "completeness choice": ({"ground_states": {"square_16": {"j2": [0.0],
+                                                             "completeness": "no"}}},
+                            "ground_states.square_16.completeness: 'no' is not one of"),
     "region order": ({"frustrated_regions": {"square": [0.6, 0.4]}},
                      "frustrated_regions.square: lower end 0.6 ≥ upper end 0.4"),
 }

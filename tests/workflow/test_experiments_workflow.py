@@ -118,6 +118,7 @@ def test_dry_run_of_paper_config_lists_every_job(tmp_path):
     # fig5 reaches 36 spins: the configured fully symmetric sector, and trainings on it
     assert "results/ground_states/square_36/J2=0.5/metadata.json" in proc.stdout
     assert "--cluster square_36 --j2 0.5" in proc.stdout and "--sectors 'trivial'" in proc.stdout
+    assert "--completeness auto" in proc.stdout  # ground_states.<cluster>.completeness
     assert "results/train/square_36/J2=0/sign/dense2/eps=1e-06/seed=4/" in proc.stdout
     # >= 5 seeds per point everywhere
     assert all(exp.get("seeds", 5) >= 5 for exp in config["experiments"].values()

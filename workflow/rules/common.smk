@@ -33,7 +33,11 @@ update_config(config, typed_overrides(dict(workflow.config_settings.config)))
 try:
     check_config(config)
 except ConfigError as exc:
-    raise SystemExit(f"config error: {exc}")
+    merged = workflow.config_settings.configfiles and not getattr(
+        workflow.config_settings, "replace_workflow_config", False)
+    hint = (" (--configfile is merged key by key into config/config.yaml; add "
+            "--replace-workflow-config to use only your file)") if merged else ""
+    raise SystemExit(f"config error: {exc}{hint}")
 PLAN = Plan(config)
 
 

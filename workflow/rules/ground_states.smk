@@ -15,6 +15,7 @@ rule ground_state:
         solver=lambda wildcards: PLAN.ground_state(wildcards)["solver"],
         symmetries=PLAN.symmetries,
         sectors=lambda wildcards: PLAN.ground_state(wildcards)["sectors"],
+        completeness=lambda wildcards: PLAN.ground_state(wildcards)["completeness"],
     log:
         "logs/ground_states/{cluster}/J2={j2}.log",
     benchmark:
@@ -34,4 +35,5 @@ rule ground_state:
         " --cluster {wildcards.cluster} --j2 {wildcards.j2} --out {params.outdir}"
         " --solver {params.solver} --config {input.spec} --threads 1"
         " --symmetries {params.symmetries} --sectors '{params.sectors}'"
+        " --completeness {params.completeness}"
         " > {log} 2>&1"

@@ -75,6 +75,13 @@ class GroundStateEntry(Section):
     sectors: str = Field("all", min_length=1, description=(
         "Symmetric solves only: the sectors to scan - all, trivial (every character +1), or "
         "comma-separated sector labels/indices as printed in the ground-state log."))
+    completeness: Literal["auto", "off"] = Field("auto", description=(
+        "Is the stored state the ground state, and is it unique?  auto - a symmetric solve "
+        "then scans every other momentum sector (complex momenta and the point-group "
+        "representations its scan leaves out) and records the lowest level of each; a "
+        "full-sector solve applies every symmetry to the ground state to prove a degeneracy. "
+        "off - neither (the metadata then says why).  At 30 sites the scan costs a few times "
+        "the solve (benchmarks/RESULTS.md): turn it off only for points already checked."))
     runtime: int = Field(60, ge=1, description=(
         "Wall-time limit of one solve in minutes (Snakemake `runtime` resource)."))
     mem_mb: int | None = Field(None, ge=1, description=(
