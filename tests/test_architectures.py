@@ -56,7 +56,9 @@ def test_builtins_are_registered_and_read_by_the_config():
 def test_dense_and_cnn_numbers_are_those_before_the_move():
     """Parameters, outputs and the batch generator of dense1, dense2 and cnn for fixed seeds,
     against the values recorded with the implementation before the registry existed
-    (tests/data/record_architecture_reference.py)."""
+    (tests/data/record_architecture_reference.py).  Parameters and generator states are
+    exact; float32 outputs agree to a few ulps of a sum over ≤ 64 terms (rtol 1e-5), since
+    torch picks other kernels (summation orders) on other CPUs (AVX2 vs AVX-512)."""
     reference = json.loads((DATA / "architecture_reference.json").read_text())
     for name in ("square_16", "kagome_12", "square_10"):
         cluster = get_cluster(name)
@@ -70,14 +72,16 @@ def test_dense_and_cnn_numbers_are_those_before_the_move():
                 models.append(model)
                 ref = reference[f"{name}/{arch}/seed={seed}"]
                 with torch.no_grad():
-                    assert model(x).double().tolist() == ref["outputs"]
+                    np.testing.assert_allclose(model(x).double().numpy(), ref["outputs"],
+                                               rtol=1e-5, atol=1e-7)
                     for n, p in model.named_parameters():
                         assert [float(p.double().sum()), float((p.double() ** 2).sum()),
                                 float(p.reshape(-1)[0])] == ref["params"][n], (name, arch, n)
                 assert int(torch.randint(0, 2**31, (1,), generator=gen)) == ref["generator"]
             with torch.no_grad():
                 stacked = StackedNetwork(models).forward_shared(x).double().tolist()
-            assert stacked == reference[f"{name}/{arch}/stacked"]
+            np.testing.assert_allclose(stacked, reference[f"{name}/{arch}/stacked"],
+                                       rtol=1e-5, atol=1e-7)
 
 
 class Tiny(nn.Module):

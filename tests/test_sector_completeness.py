@@ -327,7 +327,10 @@ def test_points_and_figures_flag_degenerate_ground_states(tmp_path):
         gs = tmp_path / f"J2={j2:g}"
         if j2 in flags:
             gs.mkdir()
-            (gs / "metadata.json").write_text(json.dumps(flags[j2]))
+            shard = {"file": "part-00000-0000.parquet", "row_start": 0, "rows": 48620,
+                     "sha256": "0" * 64}  # a valid record (storage.metadata); shards unread
+            (gs / "metadata.json").write_text(json.dumps(dict(
+                flags[j2], n_sites=18, dimension=48620, energy=-30.0, shards=[shard])))
         for seed in range(2):
             rows.append(dict(source="train", cluster="kagome_18", lattice="kagome", n_sites=18,
                              dimension=48620, j2=j2, target="sign", arch="dense1",
