@@ -348,6 +348,19 @@ def table(rows: Iterable[Mapping] | Mapping[str, list], schema: pa.Schema) -> pa
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def publish_run(out_dir, schema: pa.Schema, tables: Mapping[str, list[dict]]) -> None:
+    """Publish one run directory atomically (:func:`nqsgen.publish.atomic_directory`): each
+    ``{file name: rows}`` of ``tables`` as a parquet file of ``schema`` (no rows: an empty
+    table with the schema), e.g. ``metrics.parquet`` (one row) and ``curves.parquet``."""
+    import pyarrow.parquet as pq
+
+    from nqsgen import publish
+
+    with publish.atomic_directory(out_dir) as tmp:
+        for name, rows in tables.items():
+            pq.write_table(table(rows, schema) if rows else schema.empty_table(), tmp / name)
+
+
 def markdown(schema: pa.Schema) -> str:
     """The schema as a Markdown table (column, type, unit, meaning)."""
     lines = [f"### {schema.metadata[b'title'].decode()}", "",

@@ -529,12 +529,8 @@ def curves_rows(args, curves: list[dict], run: Run) -> list[dict]:
 def write_outputs(out_dir: Path, metrics: dict, curves: list[dict]) -> None:
     """Publish ``metrics.parquet`` (one row) and ``curves.parquet`` atomically, both with the
     run-directory schema :data:`nqsgen.schemas.TRAIN_RUN`."""
-    import pyarrow.parquet as pq
-
-    with publish.atomic_directory(out_dir) as tmp:
-        pq.write_table(schemas.table([metrics], schemas.TRAIN_RUN), tmp / "metrics.parquet")
-        pq.write_table(schemas.table(curves, schemas.TRAIN_RUN) if curves else
-                       schemas.TRAIN_RUN.empty_table(), tmp / "curves.parquet")
+    schemas.publish_run(out_dir, schemas.TRAIN_RUN, {"metrics.parquet": [metrics],
+                                                     "curves.parquet": curves})
 
 
 def main(argv=None) -> int:

@@ -358,12 +358,8 @@ def trajectory_rows(args, trajectory: list[dict]) -> list[dict]:
 def write_outputs(out_dir: Path, metrics: dict, trajectory: list[dict]) -> None:
     """Publish ``metrics.parquet`` (one row) and ``trajectory.parquet`` atomically, both with
     the run-directory schema :data:`nqsgen.schemas.VMC_RUN`."""
-    import pyarrow.parquet as pq
-
-    with publish.atomic_directory(out_dir) as tmp:
-        pq.write_table(schemas.table([metrics], schemas.VMC_RUN), tmp / "metrics.parquet")
-        pq.write_table(schemas.table(trajectory, schemas.VMC_RUN) if trajectory else
-                       schemas.VMC_RUN.empty_table(), tmp / "trajectory.parquet")
+    schemas.publish_run(out_dir, schemas.VMC_RUN, {"metrics.parquet": [metrics],
+                                                   "trajectory.parquet": trajectory})
 
 
 def main(argv=None) -> int:
