@@ -28,6 +28,11 @@ What is measured, and how it is combined
   Monte Carlo for K > 3e8: 2 × 40,000 states per member) + draws.  Training jobs run
   ``cores`` at a time: their sum divided by the cores (the plan has hundreds of jobs, so the
   tail is small against the total; the largest job is reported).
+* **SR runs** (fig2 d–f): the plan's VMC runs × iterations × the measured seconds per SR
+  iteration (``VMC_S_PER_ITERATION``, benchmarks/RESULTS.md "VMC stage"), one core each.
+* **Marshall baselines**: ``BASELINE_S`` each (one exact pass over K), one core each.
+* **Completeness scans** after the symmetric (30- and 36-site) solves: ``COMPLETENESS_FACTOR``
+  × the solve (measured at 30 sites, issue 17), unless the config turns them off.
 * Aggregation and figures: seconds each (measured in the Fig. 3 run), negligible.
 
 Writes ``OUT/bench_study.json`` and ``OUT/bench_study.md``.
@@ -55,6 +60,13 @@ REPO = Path(__file__).resolve().parents[1]
 GROUND_STATE_S = {"square_24": 21.0, "triangular_24": 10.0, "kagome_24": 24.9,
                   "square_30": 189.0, "triangular_30": 133.0, "kagome_30": 451.0,
                   "square_36": 1395.0}
+#: The completeness scan after a symmetric solve (issue 17), as a multiple of the solve: at
+#: 30 sites (square_30, J2 = 0.5) 1.7 h after a 29-min main scan, both under the same load.
+COMPLETENESS_FACTOR = 3.5
+#: One SR run at the default vmc settings (two dense2 of width 64, 1024 samples, float32):
+#: 245 s for 500 iterations end to end on one core (benchmarks/RESULTS.md, "VMC stage").
+VMC_S_PER_ITERATION = 245.0 / 500
+BASELINE_S = 10.0  # a Marshall baseline: one exact pass over K ≤ 2.7e6 (≈ seconds), or MC
 MC_STATES = 80_000  # Monte-Carlo test set: ψ² draws and as many uniform ones
 
 
@@ -111,13 +123,16 @@ def measure_pair(cluster_name: str, arch: str, members: int, epochs: int) -> dic
     from nqsgen.clusters import get_cluster
     from nqsgen.ensemble import _inference_batch, _outputs, _Spins, fit_ensemble
     from nqsgen.models import ModelConfig, StackedNetwork, build_model
+    from nqsgen.paths import split_arch_label
     from nqsgen.training import TrainConfig
 
     cluster, rng = get_cluster(cluster_name), np.random.default_rng(0)
+    name, width = split_arch_label(arch)  # a capacity run's label, e.g. dense2-w256
+    config = ModelConfig(arch=name, **({"width": width} if width else {}))
     models = []
     for seed in range(members):
         torch.manual_seed(seed)
-        models.append(build_model(ModelConfig(arch=arch), cluster))
+        models.append(build_model(config, cluster))
     net = StackedNetwork(models)
     n = 128 * 100
     train = [synthetic_sample(cluster.n_sites, n, rng) for _ in range(members)]
@@ -215,21 +230,28 @@ def estimate(args) -> None:
         per_kind[key][0] += 1
         per_kind[key][1] += s
         per_kind[key][2] += len(job[3])
-    gs = {c: len(v["j2"]) * GROUND_STATE_S[c] for c, v in p.config["ground_states"].items()}
+    gs = {c: len(v["j2"]) * ground_state_seconds(c, v) for c, v in
+          p.config["ground_states"].items()}
+    vmc_runs, baselines = vmc_and_baseline_jobs(p)
+    vmc = vmc_runs * p.config["vmc"]["iterations"] * VMC_S_PER_ITERATION
+    one_core = (sum(seconds) + vmc + baselines * BASELINE_S) / args.cores
     train = sum(seconds) / args.cores
-    total = sum(gs.values()) + train + 60
+    total = sum(gs.values()) + one_core + 60
     result = {"label": "EXTRAPOLATED from measured samples, not measured end to end",
               "date": now(), "cores": args.cores, "training_jobs": len(jobs),
               "runs": sum(len(j[3]) for j in jobs), "train_job_seconds": sum(seconds),
               "train_wall_s": train, "largest_job_s": max(seconds),
-              "ground_states_s": gs, "total_s": total,
+              "ground_states_s": gs, "vmc_runs": vmc_runs, "vmc_wall_s": vmc / args.cores,
+              "baselines": baselines, "total_s": total,
               "per_kind": {k: {"jobs": v[0], "runs": v[2], "job_s": v[1]}
                            for k, v in sorted(per_kind.items())}}
     write(args, "bench_study.json", result)
     lines = [f"**{result['label']}** ({result['date']}, {args.cores} cores)", "",
              f"{result['runs']} runs in {result['training_jobs']} training jobs; "
              f"training {sum(seconds):,.0f} job-s / {args.cores} cores = {train / 3600:.1f} h "
-             f"(largest job {max(seconds) / 3600:.2f} h); ground states "
+             f"(largest job {max(seconds) / 3600:.2f} h); {vmc_runs} SR runs "
+             f"{vmc / args.cores / 3600:.1f} h; {baselines} baselines "
+             f"{baselines * BASELINE_S / args.cores / 3600:.2f} h; ground states "
              f"{sum(gs.values()) / 3600:.1f} h; **total ≈ {total / 3600:.1f} h**", "",
              "| cluster arch | jobs | runs | job-hours |", "|---|---|---|---|"]
     for k, v in result["per_kind"].items():
@@ -238,6 +260,29 @@ def estimate(args) -> None:
     lines += [f"| {c} | {s / 3600:.2f} |" for c, s in gs.items()]
     (out / "bench_study.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def ground_state_seconds(cluster: str, entry: dict) -> float:
+    """One solve of ``cluster`` (2 ranks), with its completeness scan where one runs."""
+    from nqsgen.clusters import get_cluster
+    from nqsgen.symmetry.selection import resolve_symmetries
+
+    symmetric = resolve_symmetries(entry.get("symmetries", "auto"),
+                                   get_cluster(cluster).n_sites) != "none"
+    scan = symmetric and entry.get("completeness", "auto") != "off"
+    return GROUND_STATE_S[cluster] * (1 + COMPLETENESS_FACTOR * scan)
+
+
+def vmc_and_baseline_jobs(p) -> tuple[int, int]:
+    """SR runs and Marshall baselines of the plan (the aggregation inputs)."""
+    from types import SimpleNamespace
+
+    vmc, baselines = set(), set()
+    for name in (n for n, exp in p.experiments.items() if exp["enabled"]):
+        inputs = p.aggregate_input(SimpleNamespace(experiment=name))
+        vmc.update(inputs["vmc"])
+        baselines.update(inputs["baselines"])
+    return len(vmc), len(baselines)
 
 
 def now() -> str:
