@@ -132,10 +132,10 @@ def ground_state_flags(directory) -> dict:
     from nqsgen.storage.metadata import read_metadata
 
     try:
-        meta = read_metadata(str(directory)).to_json()
+        record = read_metadata(str(directory))
     except StorageError:
-        meta = {}
-    return {column: meta.get(key) for column, key in GROUND_STATE_FLAGS.items()}
+        return dict.fromkeys(GROUND_STATE_FLAGS)
+    return {column: getattr(record, key) for column, key in GROUND_STATE_FLAGS.items()}
 
 
 def _attach_ground_state_flags(runs: pd.DataFrame) -> pd.DataFrame:

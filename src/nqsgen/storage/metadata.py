@@ -156,6 +156,10 @@ _KINDS = {"int": "integer", "float": "number", "string": "string", "list": "list
           "dict": "mapping", "model": "mapping", "bool": "boolean"}
 
 
+#: Union members pydantic adds to an error's location (``('energy', 'float')``): not keys.
+_UNION_TAGS = {"int", "float", "str", "bool", "dict", "list", "none", "Shard"}
+
+
 def _one_line(error: dict, where: str) -> str:
     """One pydantic error as the line a user reads: where, which key, what is wrong."""
     loc = list(error["loc"])
@@ -174,9 +178,6 @@ def _one_line(error: dict, where: str) -> str:
     if wanted and key is not None:
         return f"{where}: '{key}' is {error['input']!r}, not a {wanted}"
     return f"{where}: {key or 'the record'}: {error['msg']}"
-
-
-_UNION_TAGS = {"int", "float", "str", "bool", "dict", "list", "none", "Shard"}
 
 
 def read_metadata(directory) -> GroundStateMetadata:
