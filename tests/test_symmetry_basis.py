@@ -10,7 +10,7 @@ import pytest
 from nqsgen.basis import SzBasis, row_partition
 from nqsgen.clusters import get_cluster
 from nqsgen.symmetry.basis import SymmetricBasis
-from nqsgen.symmetry.group import cluster_group
+from nqsgen.symmetry.group import Sector, SymmetryGroup, cluster_group
 from nqsgen.symmetry.permutations import permute_bits_reference
 
 CASES = [(name, kind) for name in ("square_10", "kagome_12", "triangular_12", "square_16",
@@ -270,3 +270,28 @@ def test_symmetry_cli_lists_and_counts_sectors(run_stage):
     errors = [x for x in bad.stderr.splitlines() if x.startswith("error:")]
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(errors) == 1 and "'Q+'" in errors[0]
+
+
+@pytest.mark.parametrize("name", ["square_16", "kagome_12", "triangular_12"])
+def test_inversion_pairs_are_permuted_once_with_the_same_results(name):
+    # `full` groups are laid out (S, S·Z), so kernels permute |G|/2 times and XOR; the same
+    # group with its elements shuffled takes the plain path over all |G| elements
+    group = cluster_group(get_cluster(name), "full")
+    assert group.image_count == len(group) // 2
+    assert int(group.inversion_word) == (1 << group.n_sites) - 1
+    assert cluster_group(get_cluster(name), "translations").inversion_word == 0
+    order = np.concatenate([[0], 1 + np.random.default_rng(0).permutation(len(group) - 1)])
+    shuffled = SymmetryGroup(group.perms[order], group.flips[order], {}, "full")
+    assert shuffled.inversion_word == 0 and shuffled.image_count == len(group)
+    states = SzBasis(group.n_sites).states()
+    for sector in group.sectors[:4] + group.sectors[-2:]:
+        paired = SymmetricBasis(group, sector).build()
+        plain_sector = Sector(sector.index, sector.characters[order], (), "shuffled")
+        plain = SymmetricBasis(shuffled, plain_sector).build()
+        np.testing.assert_array_equal(paired.states, plain.states)
+        np.testing.assert_array_equal(paired.orbit_sizes, plain.orbit_sizes)
+        reps, chis = paired.representatives(states)
+        plain_reps, plain_chis = plain.representatives(states)
+        np.testing.assert_array_equal(reps, plain_reps)
+        compatible = paired.index(reps) >= 0
+        np.testing.assert_array_equal(chis[compatible], plain_chis[compatible])

@@ -81,6 +81,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sectors", default="all",
                    help="symmetric solves: the sectors to scan, 'all' (default), 'trivial', or "
                         "comma-separated labels/indices as listed in the log")
+    p.add_argument("--matrix", choices=eigensolvers.MATRIX_FORMATS, default="indexed",
+                   help="SLEPc matrix storage: indexed (default: 4-byte column + value code "
+                        "per entry, shared-memory product) or aij (PETSc AIJ, 12 bytes per "
+                        "entry; the cross-check)")
     p.add_argument("--completeness", choices=("auto", "off"), default="auto",
                    help="auto (default): symmetric solves also scan every momentum sector "
                         "(when it fits in memory), full-sector solves check degeneracy with "
@@ -189,6 +193,8 @@ def build_metadata(cluster, args, basis, result, comm, wall, estimate, energies)
         "solver_tol": args.tol,
         "dimension": basis.dimension,
         "nnz": result.nnz,
+        "matrix_format": result.matrix_format,
+        "matrix_bytes": result.matrix_bytes,
         "sign_convention": "largest |amplitude| positive; ties (1e-9 relative) to the lowest state",
         "solver": result.solver,
         "eps_type": {"slepc": "krylovschur", "dense": "lapack"}.get(result.solver, "arpack"),
@@ -268,11 +274,13 @@ def _solve_full(args, cluster, hamiltonian, comm, what):
     log.info("%s (N=%d, %s), J2/J1=%g: K=%d, full Sz=0 sector, %s on %d rank(s)", cluster.name,
              cluster.n_sites, cluster.lattice.name, args.j2, basis.dimension, args.solver,
              comm.size)
-    estimate = eigensolvers.memory_estimate(hamiltonian, basis, comm.size, ncv=args.ncv or 24)
+    estimate = eigensolvers.memory_estimate(hamiltonian, basis, comm.size, ncv=args.ncv or 24,
+                                            matrix_format=args.matrix)
     check_memory(estimate, comm, what, args.memory_limit_gb)
     if args.solver == "slepc":
         result = eigensolvers.solve_slepc(hamiltonian, basis, tol=args.tol,
-                                          max_iterations=args.max_iterations, ncv=args.ncv)
+                                          max_iterations=args.max_iterations, ncv=args.ncv,
+                                          matrix_format=args.matrix)
     else:
         result = eigensolvers.solve_scipy(hamiltonian, basis, tol=args.tol,
                                           max_iterations=args.max_iterations)
@@ -317,18 +325,23 @@ def _solve_symmetric(args, cluster, hamiltonian, symmetries, comm, what):
     log.info("%s (N=%d, %s), J2/J1=%g: symmetries %s, |G|=%d, %d of %d sectors to scan, %s on "
              "%d rank(s)", cluster.name, cluster.n_sites, cluster.lattice.name, args.j2,
              symmetries, len(group), len(sectors), len(group.sectors), args.solver, comm.size)
-    estimate = symmetric_memory_estimate(hamiltonian, group, comm.size, ncv=args.ncv or 24)
+    estimate = symmetric_memory_estimate(hamiltonian, group, comm.size, ncv=args.ncv or 24,
+                                         matrix_format=args.matrix)
     try:
         check_memory(estimate, comm, what, args.memory_limit_gb)
     except SolverError:
+        if args.matrix != "aij":  # the indexed matrix is generated once anyway
+            raise
         estimate = symmetric_memory_estimate(hamiltonian, group, comm.size,
-                                             ncv=args.ncv or 24, two_pass=True)
+                                             ncv=args.ncv or 24, two_pass=True,
+                                             matrix_format=args.matrix)
         check_memory(estimate, comm, what, args.memory_limit_gb)
         log.info("memory: rows are generated twice (count, then insert) to hold the matrix "
                  "only once")
     scan = solve_sectors(hamiltonian, group, sectors, comm, solver=args.solver, tol=args.tol,
                          max_iterations=args.max_iterations, ncv=args.ncv,
-                         degeneracy_tol=DEGENERACY_TOL, two_pass=estimate["two_pass"])
+                         degeneracy_tol=DEGENERACY_TOL, two_pass=estimate["two_pass"],
+                         matrix_format=args.matrix)
     basis, result = scan.basis, scan.result
     if comm.rank == 0 and scan.near_degenerate:
         log.warning("sectors %s lie within %.0e of the ground state's sector %s",

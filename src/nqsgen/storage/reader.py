@@ -245,11 +245,9 @@ class SymmetricGroundState(GroundState):
         """Are ``ends`` representatives of their orbits (each the smallest image), ascending
         after the previous shard's last state, with ``n_sites / 2`` up spins?"""
         from nqsgen.basis import _popcounts
-        from nqsgen.symmetry.basis import _representatives
+        from nqsgen.symmetry.basis import representatives_of
 
-        reps, chars = np.empty_like(ends), np.empty(2, dtype=np.int64)
-        _representatives(ends, self.group.masks, self.group.flip_words,
-                         self.characters.astype(np.int64), reps, chars, 1)
+        reps, _ = representatives_of(self.group, self.characters, ends, n_blocks=1)
         ordered = ends[0] <= ends[1] and (previous is None or int(ends[0]) > previous)
         half = bool((_popcounts(ends) == self.n_sites // 2).all())
         return bool(np.array_equal(reps, ends) and ordered and half)

@@ -41,30 +41,42 @@ BUCKET_BITS = 22  # state → index: bisect within buckets of the top 22 bits (3
 
 
 @numba.njit(cache=True, inline="always")
-def _orbit_size_if_representative(s, masks, flips, chars, hint):
+def _orbit_size_if_representative(s, masks, flips, chars, hint, zword):
     """``(|G|/|Stab(s)|, 0)`` if s represents a compatible orbit, else ``(0, g)`` with g the
     element that disqualified s.  Element ``hint`` is tried first: consecutive states share
     their high bits, so the element that disqualified the previous state usually works again.
+    With ``zword`` ≠ 0 (see :attr:`SymmetryGroup.inversion_word`) element g + |G|/2 is g with
+    spin inversion, so its image is g's XOR ``zword``: one permutation per pair.
     """
     order = masks.shape[1]
+    half = order // 2 if zword else order
     if hint > 0:
-        y = apply_one(s, masks, hint) ^ flips[hint]
+        y = apply_one(s, masks, hint if hint < half else hint - half) ^ flips[hint]
         if y < s:
             return 0, hint
     stabiliser = 1
-    for g in range(1, order):
-        y = apply_one(s, masks, g) ^ flips[g]
-        if y < s:
-            return 0, g
-        if y == s:
-            if chars[g] != 1:
-                return 0, 0
-            stabiliser += 1
+    for g in range(half):
+        y = apply_one(s, masks, g) ^ flips[g] if g > 0 else s
+        if g > 0:
+            if y < s:
+                return 0, g
+            if y == s:
+                if chars[g] != 1:
+                    return 0, 0
+                stabiliser += 1
+        if zword:
+            z = y ^ zword
+            if z < s:
+                return 0, g + half
+            if z == s:
+                if chars[g + half] != 1:
+                    return 0, 0
+                stabiliser += 1
     return order // stabiliser, 0
 
 
 @numba.njit(cache=True, parallel=True)
-def _scan(first_rank, count, n_blocks, n_sites, n_up, binom, masks, flips, chars,
+def _scan(first_rank, count, n_blocks, n_sites, n_up, binom, masks, flips, chars, zword,
           out_states, out_orbits, found):
     block = (count + n_blocks - 1) // n_blocks
     one = np.uint64(1)
@@ -82,7 +94,7 @@ def _scan(first_rank, count, n_blocks, n_sites, n_up, binom, masks, flips, chars
                 c = s & (~s + one)
                 r = s + c
                 s = (((r ^ s) >> np.uint64(2)) // c) | r
-            orbit, hint = _orbit_size_if_representative(s, masks, flips, chars, hint)
+            orbit, hint = _orbit_size_if_representative(s, masks, flips, chars, hint, zword)
             if orbit:
                 out_states[k] = s
                 out_orbits[k] = orbit
@@ -105,23 +117,57 @@ def smallest_image(t, masks, flips, images):
 
 
 @numba.njit(cache=True, inline="always")
-def _representative_with_images(t, masks, flips, chars, images):
-    """(smallest image of t, χ of the first element reaching it); ``images`` is scratch."""
-    best, best_g = smallest_image(t, masks, flips, images)
+def _representative_with_images(t, masks, flips, chars, images, zword):
+    """(smallest image of t, χ of an element reaching it); ``images`` is scratch of
+    :attr:`SymmetryGroup.image_count` entries.  With ``zword`` ≠ 0 only the spatial half is
+    permuted and each image is also compared inverted (element g + |G|/2).  Elements reaching
+    the same image differ by a stabiliser element, on which χ is 1 for orbits in the basis,
+    so which one is found does not change χ where it is used."""
+    if not zword:
+        best, best_g = smallest_image(t, masks, flips, images)
+        return best, chars[best_g]
+    half = images.shape[0]
+    apply_all(t, masks, flips, images)
+    best = images[0]
+    best_g = 0
+    for g in range(half):
+        y = images[g]
+        if y < best:
+            best = y
+            best_g = g
+        z = y ^ zword
+        if z < best:
+            best = z
+            best_g = g + half
     return best, chars[best_g]
 
 
 @numba.njit(cache=True, parallel=True)
-def _representatives(states, masks, flips, chars, out_reps, out_chars, n_blocks):
+def _representatives(states, masks, flips, chars, zword, n_images, out_reps, out_chars,
+                     n_blocks):
     n = states.shape[0]
     n_blocks = min(n, n_blocks)
     block = (n + n_blocks - 1) // max(n_blocks, 1)
     for b in numba.prange(n_blocks):
-        images = np.empty(masks.shape[1], dtype=np.uint64)
+        images = np.empty(n_images, dtype=np.uint64)
         for i in range(b * block, min(n, (b + 1) * block)):
-            rep, ch = _representative_with_images(states[i], masks, flips, chars, images)
+            rep, ch = _representative_with_images(states[i], masks, flips, chars, images,
+                                                  zword)
             out_reps[i] = rep
             out_chars[i] = ch
+
+
+def representatives_of(group: SymmetryGroup, characters: np.ndarray, states: np.ndarray,
+                       n_blocks: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(r, χ)`` per state: its representative (smallest image over ``group``) and χ(g) of an
+    element g·s = r, for the characters ``characters`` (one per element)."""
+    states = np.ascontiguousarray(states, dtype=np.uint64).reshape(-1)
+    reps = np.empty_like(states)
+    chis = np.empty(states.shape[0], dtype=np.int64)
+    _representatives(states, group.masks, group.flip_words,
+                     np.ascontiguousarray(characters, dtype=np.int64), group.inversion_word,
+                     group.image_count, reps, chis, n_blocks or 4 * numba.get_num_threads())
+    return reps, chis
 
 
 def bucket_table(values: np.ndarray, n_sites: int) -> tuple[np.ndarray, int]:
@@ -241,7 +287,7 @@ class SymmetricBasis:
             out_o = np.empty(count, dtype=np.int64)
             found = np.empty(n_blocks, dtype=np.int64)
             _scan(start, count, n_blocks, self.n_sites, self.n_up, binom, masks, flips, chars,
-                  out_s, out_o, found)
+                  self.group.inversion_word, out_s, out_o, found)
             block = -(-count // n_blocks)
             for b in range(n_blocks):
                 parts_s.append(out_s[b * block:b * block + found[b]].copy())
@@ -275,12 +321,7 @@ class SymmetricBasis:
 
     def representatives(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(r, χ)`` for each state: its representative and χ(g) of an element g·s = r."""
-        states = np.ascontiguousarray(states, dtype=np.uint64).reshape(-1)
-        reps = np.empty_like(states)
-        chars = np.empty(states.shape[0], dtype=np.int64)
-        _representatives(states, self.group.masks, self.group.flip_words, self._chars, reps,
-                         chars, 4 * numba.get_num_threads())
-        return reps, chars
+        return representatives_of(self.group, self._chars, states)
 
 
 def _allgather(comm, states: np.ndarray, orbits: np.ndarray):

@@ -40,6 +40,7 @@ from nqsgen.eigensolvers import _petsc, start_vector
 from nqsgen.symmetry.graph import OrbitGraph
 from nqsgen.symmetry.momentum import Irrep
 from nqsgen.symmetry.sector import SectorOperator, sector_dimension
+from nqsgen.whole_vector import WholeVector
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +84,14 @@ class SectorLevel:
 
 # ------------------------------------------------------------------------------ one sector
 class _Shell:
-    """PETSc shell-matrix context: y = M x, gathering x from every rank first."""
+    """PETSc shell-matrix context: y = M x, reading x as a :class:`WholeVector`."""
 
     def __init__(self, op: SectorOperator, comm):
-        self.op, self.comm = op, comm
-        sizes = comm.allgather(op.local_size)
-        self.counts = np.array(sizes, dtype=np.int64)
-        self.displ = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
-        self.full = np.empty(op.dimension) if comm.size > 1 else None
-
-    def gather(self, local: np.ndarray) -> np.ndarray:
-        if self.full is None:
-            return local
-        from mpi4py import MPI
-
-        self.comm.Allgatherv(np.ascontiguousarray(local), [self.full, self.counts, self.displ,
-                                                           MPI.DOUBLE])
-        return self.full
+        self.op = op
+        self.whole = WholeVector(comm, comm.allgather(op.local_size))
 
     def mult(self, mat, x, y):
-        self.op.apply(self.gather(x.getArray(readonly=True)), y.getArray())
+        self.op.apply(self.whole.gather(x.getArray(readonly=True)), y.getArray())
 
 
 def solve_sector(op: SectorOperator, comm, threshold: float = np.inf, tol: float = DEFAULT_TOL,
@@ -181,6 +170,7 @@ def _solve_krylov(op, comm, tol, ncv, max_it) -> SectorLevel:
     level.matvecs = op.matvecs - before
     eps.destroy()
     mat.destroy()
+    shell.whole.free()
     return level
 
 

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from nqsgen.basis import SzBasis
-from nqsgen.symmetry.basis import _index_many, _representatives, bucket_table
+from nqsgen.symmetry.basis import _index_many, bucket_table, representatives_of
 from nqsgen.symmetry.group import SymmetryGroup
 from nqsgen.symmetry.permutations import apply_one
 
@@ -60,9 +60,7 @@ def amplitudes(group: SymmetryGroup, characters: np.ndarray, reps: np.ndarray,
     not given; callers that look up many batches pass it once).
     """
     flat = np.ascontiguousarray(states, dtype=np.uint64).reshape(-1)
-    found, chi = np.empty_like(flat), np.empty(flat.shape[0], dtype=np.int64)
-    _representatives(flat, group.masks, group.flip_words, characters.astype(np.int64), found,
-                     chi, 4 * numba.get_num_threads())
+    found, chi = representatives_of(group, characters, flat)
     buckets, shift = lookup if lookup is not None else bucket_table(reps, group.n_sites)
     k = np.empty(flat.shape[0], dtype=np.int64)
     _index_many(reps, buckets, shift, found, k)

@@ -98,6 +98,23 @@ class SymmetryGroup:
         full = np.uint64((1 << self.n_sites) - 1) if self.n_sites < 64 else ~np.uint64(0)
         return np.where(self.flips, full, np.uint64(0)).astype(np.uint64)
 
+    @cached_property
+    def inversion_word(self) -> np.uint64:
+        """The all-ones N-bit word when the elements are laid out as (S, S·Z) — the spatial
+        elements, then the same permutations with spin inversion, as :func:`cluster_group`
+        builds ``full`` — else 0.  Kernels then permute a state once per spatial element and
+        get the inverted image by one XOR (half the permutations)."""
+        half = len(self) // 2
+        paired = (len(self) % 2 == 0 and half > 0
+                  and np.array_equal(self.perms[:half], self.perms[half:])
+                  and not self.flips[:half].any() and self.flips[half:].all())
+        return self.flip_words[half] if paired else np.uint64(0)
+
+    @property
+    def image_count(self) -> int:
+        """How many permuted images a kernel computes per state (see :attr:`inversion_word`)."""
+        return len(self) // 2 if self.inversion_word else len(self)
+
     # -- group structure ---------------------------------------------------------------
     def _key(self, perm, flip) -> bytes:
         return perm.astype(np.int64).tobytes() + (b"1" if flip else b"0")

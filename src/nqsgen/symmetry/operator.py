@@ -46,13 +46,13 @@ def _insert(cols, vals, start, n, col, value):
 
 @numba.njit(cache=True, parallel=True)
 def _rows(reps, buckets, shift, orbits, row_lo, n_rows, site_a, site_b, coupling, masks, flips,
-          chars, cols, vals, counts, n_blocks):
+          chars, zword, n_images, cols, vals, counts, n_blocks):
     """Rows [row_lo, row_lo + n_rows) into the fixed-width scratch ``cols``/``vals``."""
     one = np.uint64(1)
     n_blocks = min(n_rows, n_blocks)
     block = (n_rows + n_blocks - 1) // max(n_blocks, 1)
     for b in numba.prange(n_blocks):
-        images = np.empty(masks.shape[1], dtype=np.uint64)
+        images = np.empty(n_images, dtype=np.uint64)
         for i in range(b * block, min(n_rows, (b + 1) * block)):
             row = row_lo + i
             r = reps[row]
@@ -65,7 +65,7 @@ def _rows(reps, buckets, shift, orbits, row_lo, n_rows, site_a, site_b, coupling
                 if ((r >> site_a[k]) & one) == ((r >> site_b[k]) & one):
                     continue
                 t = r ^ ((one << site_a[k]) | (one << site_b[k]))
-                rep, ch = _representative_with_images(t, masks, flips, chars, images)
+                rep, ch = _representative_with_images(t, masks, flips, chars, images, zword)
                 col = search_sorted(reps, buckets, shift, rep)
                 if col < 0:
                     continue
@@ -110,8 +110,9 @@ class SymmetricHeisenberg:
         counts = np.empty(n, dtype=np.int64)
         buckets, shift = basis.lookup
         _rows(basis.states, buckets, shift, basis.orbit_sizes, lo, n, h._a, h._b, h.couplings,
-              group.masks, group.flip_words, basis.sector.characters.astype(np.int64), cols,
-              vals, counts, 8 * numba.get_num_threads())
+              group.masks, group.flip_words, basis.sector.characters.astype(np.int64),
+              group.inversion_word, group.image_count, cols, vals, counts,
+              8 * numba.get_num_threads())
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         keep = np.arange(width)[None, :] < counts[:, None]
@@ -142,6 +143,11 @@ class SymmetricHeisenberg:
                 yield kept.pop(0)
 
         return nnz, inside, drain()
+
+    def row_blocks(self, lo: int, hi: int, chunk: int = 1 << 16):
+        """Rows [lo, hi) chunk by chunk, generated once (the interface of
+        :func:`nqsgen.eigensolvers.assemble_indexed`)."""
+        yield from self._generate(lo, hi, chunk, "rows")
 
     def _generate(self, lo: int, hi: int, chunk: int, what: str):
         t0 = last = time.perf_counter()

@@ -48,7 +48,8 @@ class SectorScan:
 def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
                   solver: str = "slepc", tol: float = eigensolvers.DEFAULT_TOL,
                   max_iterations: int | None = None, ncv: int | None = None,
-                  degeneracy_tol: float = 1e-8, two_pass: bool = False) -> SectorScan:
+                  degeneracy_tol: float = 1e-8, two_pass: bool = False,
+                  matrix_format: str = "indexed") -> SectorScan:
     """Solve every sector in ``sectors`` (collective over ``comm``); see the module docstring."""
     best: tuple[SymmetricBasis, eigensolvers.EigenResult] | None = None
     records = []
@@ -65,7 +66,7 @@ def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
         if basis.dimension == 0:
             continue
         result = _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv,
-                            two_pass)
+                            two_pass, matrix_format)
         record["energies"] = [float(e) for e in result.energies]
         record["timings_s"].update(result.timings)
         record["iterations"], record["matvecs"] = result.iterations, result.matvecs
@@ -87,7 +88,8 @@ def solve_sectors(hamiltonian: Heisenberg, group: SymmetryGroup, sectors, comm,
     return SectorScan(basis, result, records, np.array([e0, e1]), near)
 
 
-def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv, two_pass):
+def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv, two_pass,
+               matrix_format):
     op = SymmetricHeisenberg(hamiltonian, basis, two_pass=two_pass)
 
     def weights(lo, hi):  # no float copy of all orbit sizes: it would stay alive in the solve
@@ -107,17 +109,19 @@ def _solve_one(hamiltonian, basis, comm, solver, tol, max_iterations, ncv, two_p
             result.solver = "dense"
         return result
     return eigensolvers.solve_operator(op, tol=tol, max_iterations=max_iterations, ncv=ncv,
-                                       sign_weights=weights)
+                                       sign_weights=weights, matrix_format=matrix_format)
 
 
 def memory_estimate(hamiltonian: Heisenberg, group: SymmetryGroup, n_ranks: int,
-                    ncv: int = 24, two_pass: bool = False) -> dict:
+                    ncv: int = 24, two_pass: bool = False,
+                    matrix_format: str = "indexed") -> dict:
     """Bytes per rank for a symmetric solve, before any work (estimates, not bounds).
 
     Representatives ≈ C(N, N/2)/|G| (slightly more: orbits with stabilisers are smaller);
     nonzeros per row as in the full sector (1 + bonds·N/(2(N−1))); every rank holds all
-    representatives and orbit sizes (16 B each); assembly keeps the generated rows until they
-    are inserted (so the matrix is held twice at the peak) unless ``two_pass``.
+    representatives and orbit sizes (16 B each).  The ``indexed`` matrix is generated in one
+    pass straight into its storage; ``aij`` assembly keeps the generated rows until PETSc has
+    taken them (the matrix is held twice at the peak) unless ``two_pass``.
     """
     n = hamiltonian.n_sites
     full = comb(n, n // 2)
@@ -125,15 +129,20 @@ def memory_estimate(hamiltonian: Heisenberg, group: SymmetryGroup, n_ranks: int,
     per_row = 1 + len(hamiltonian.couplings) * n / (2 * (n - 1))
     nnz = int(reps * per_row)
     rows = -(-reps // n_ranks)
-    index_bytes = 4 if reps < 2**31 else 8
-    matrix = nnz / n_ranks * (8 + index_bytes) + rows * 3 * index_bytes
-    chunk_rows = (1 << 16) * (len(hamiltonian.couplings) + 1) * (8 + index_bytes) * 2
-    kept_rows = chunk_rows if two_pass else matrix
+    matrix = eigensolvers.matrix_bytes(nnz / n_ranks, rows, reps, matrix_format)
+    width = len(hamiltonian.couplings) + 1
+    chunk = (1 << 16) * width * 12  # the fixed-width scratch of one chunk of rows
+    if matrix_format == "indexed":
+        two_pass = False
+        kept_rows = chunk + eigensolvers.assembly_bytes(1 << 16, per_row, matrix_format)
+    else:
+        kept_rows = chunk * 2 if two_pass else matrix
     vectors = rows * 8 * (ncv + 6) + reps * 8 / max(n_ranks, 1)
     basis = reps * 16 + SCAN_CHUNK * 16
     total = matrix + kept_rows + vectors + basis + 250e6
     return {"dimension": reps, "full_dimension": full, "nnz": nnz, "ranks": n_ranks,
-            "group_order": len(group), "matrix_bytes_per_rank": int(matrix),
+            "group_order": len(group), "matrix_format": matrix_format,
+            "matrix_bytes_per_rank": int(matrix),
             "vector_bytes_per_rank": int(vectors), "basis_bytes_per_rank": int(basis),
             "two_pass": two_pass, "bytes_per_rank": int(total),
             "bytes_total": int(total * n_ranks)}
