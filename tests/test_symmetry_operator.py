@@ -153,3 +153,23 @@ def test_two_pass_assembly_yields_the_same_rows():
         np.testing.assert_array_equal(a.indices, b.indices)
         np.testing.assert_array_equal(a.data, b.data)
     assert int(one[0].sum()) == sum(len(b.data) for b in rows_two)
+
+
+@pytest.mark.parametrize("kind", ["full", "translations"])
+def test_packed_xor_images_equal_permuting_every_connected_state(kind, monkeypatch):
+    # rows from r's images XOR the bond images (packed minimum) against the fallback that
+    # permutes every connected state (used when an image and its index do not fit 64 bits)
+    from nqsgen.symmetry import operator as operator_module
+
+    cluster = get_cluster("square_16")
+    h = Heisenberg.from_cluster(cluster, j2=0.5)
+    group = cluster_group(cluster, kind)
+    for sector in (group.sectors[0], group.sectors[-1]):
+        basis = SymmetricBasis(group, sector).build()
+        packed = SymmetricHeisenberg(h, basis).csr()
+        assert operator_module.packing(group, h._a, h._b)[1] > 0
+        with monkeypatch.context() as m:
+            m.setattr(operator_module, "packing",
+                      lambda g, a, b: (np.zeros((len(a), g.image_count), np.uint64), 0))
+            plain = SymmetricHeisenberg(h, basis).csr()
+        assert abs(packed - plain).max() == 0.0 and packed.nnz == plain.nnz
