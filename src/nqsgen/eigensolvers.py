@@ -447,31 +447,12 @@ def lowest_levels(mat, lo: int, hi: int, tol: float, max_iterations, ncv, comm):
     Krylov–Schur; not converging raises SolverError.
     """
     first_tol = max(tol, SECOND_LEVEL_TOL)
-    eps = _krylov_schur(mat, [_start(mat, lo, hi)], 2, first_tol, max_iterations, ncv, comm,
-                        "first solve (E0, E1)")
-    try:
-        eps.solve()
-        iterations, nconv = eps.getIterationNumber(), eps.getConverged()
-        if nconv < 2:
-            raise SolverError(f"slepc: only {nconv} of 2 eigenpairs converged to tol "
-                              f"{first_tol:.0e} after {iterations} restarts; nothing written")
-        energies = np.array(sorted(eps.getEigenvalue(k).real for k in range(2)))
-        vr = mat.createVecRight()
-        eps.getEigenpair(_lowest_index(eps), vr)
-    finally:
-        eps.destroy()
+    vr = mat.createVecRight()
+    energies, iterations = _solve(mat, [_start(mat, lo, hi)], 2, first_tol, max_iterations,
+                                  ncv, comm, "first solve (E0, E1)", vr)
     if tol < first_tol:
-        eps = _krylov_schur(mat, [vr], 1, tol, max_iterations, ncv, comm,
-                            "second solve (E0 to tol)")
-        try:
-            eps.solve()
-            more, nconv = eps.getIterationNumber(), eps.getConverged()
-            if nconv < 1:
-                raise SolverError(f"slepc: the ground state did not converge to tol {tol:.0e} "
-                                  f"after {more} restarts; nothing written")
-            e0 = eps.getEigenpair(_lowest_index(eps), vr).real
-        finally:
-            eps.destroy()
+        (e0,), more = _solve(mat, [vr], 1, tol, max_iterations, ncv, comm,
+                             "second solve (E0 to tol)", vr)
         iterations += more
         if abs(e0 - energies[0]) > 10 * first_tol * abs(e0):
             raise SolverError(f"slepc: the second solve converged to E = {e0:.12f}, not to the "
@@ -480,6 +461,23 @@ def lowest_levels(mat, lo: int, hi: int, tol: float, max_iterations, ncv, comm):
     psi = vr.getArray().copy()
     psi /= np.sqrt(comm.allreduce(float(psi @ psi)))
     return energies, psi, iterations
+
+
+def _solve(mat, initial, nev: int, tol: float, max_iterations, ncv, comm, what: str, vr):
+    """``(nev lowest eigenvalues ascending, restarts)`` of one Krylov–Schur solve; the
+    lowest eigenvector goes into ``vr``.  Fewer than ``nev`` converged raises SolverError."""
+    eps = _krylov_schur(mat, initial, nev, tol, max_iterations, ncv, comm, what)
+    try:
+        eps.solve()
+        iterations, nconv = eps.getIterationNumber(), eps.getConverged()
+        if nconv < nev:
+            raise SolverError(f"slepc {what}: only {nconv} of {nev} eigenpairs converged to "
+                              f"tol {tol:.0e} after {iterations} restarts; nothing written")
+        values = np.array(sorted(eps.getEigenvalue(k).real for k in range(nev)))
+        eps.getEigenpair(_lowest_index(eps), vr)
+    finally:
+        eps.destroy()
+    return values, iterations
 
 
 def _start(mat, lo: int, hi: int):
